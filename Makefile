@@ -1,0 +1,46 @@
+# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint typecheck pytest bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve on http://127.0.0.1:8000 in development mode, with the simulator at /simulator.
+run: install
+	HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/hotline migrate
+	HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/hotline serve
+
+## ruff, mypy --strict and the whole pytest suite (PostgreSQL too when HOTLINE_TEST_POSTGRES_URL is set).
+test: install lint typecheck pytest
+
+lint: install
+	$(BIN)/ruff check hotline tests bench migrations/env.py
+	$(BIN)/ruff format --check hotline tests bench migrations/env.py
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+## Benchmark the webhook (prints figures; see docs/BENCHMARKS.md).
+bench: install
+	$(BIN)/python -m bench.webhook
+
+## Re-pin every dependency after changing pyproject.toml.
+lock:
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

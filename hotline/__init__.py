@@ -1,0 +1,1 @@
+"""SMS and voice hotline for families in Batken: benefits, complaints, danger-sign reminders."""

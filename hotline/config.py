@@ -1,0 +1,147 @@
+"""Settings from HOTLINE_* environment variables, with safe refusal of placeholder secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+Language = Literal["ky", "ru", "uz", "en"]
+
+# Values people paste from examples; refusing them outside development stops a demo secret reaching production.
+PLACEHOLDERS = {"", "changeme", "change-me", "secret", "placeholder", "xxx", "test", "example", "todo"}
+
+# Settings whose value must be a real secret outside development: (field, environment variable).
+SECRET_SETTINGS = (
+    ("secret_key", "HOTLINE_SECRET_KEY"),
+    ("encryption_keys", "HOTLINE_ENCRYPTION_KEYS"),
+    ("lookup_key", "HOTLINE_LOOKUP_KEY"),
+    ("twilio_auth_token", "HOTLINE_TWILIO_AUTH_TOKEN"),
+)
+
+
+class ConfigError(RuntimeError):
+    """A setting an operator must fix; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the hotline; each field is read from HOTLINE_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore")
+
+    env: Literal["development", "production"] = "production"
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'hotline.db'}"
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str = ""
+    # Comma-separated Fernet keys, newest first: the first encrypts, all decrypt (rotation).
+    encryption_keys: str = ""
+    # HMAC key for the phone-number hashes used in look-ups.
+    lookup_key: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    default_language: Language = "ky"
+    max_segments: int = Field(default=3, ge=1, le=10)
+    conversation_timeout_minutes: int = Field(default=30, ge=1)
+    timezone: str = "Asia/Bishkek"
+    simulator: bool | None = None
+    migrate_on_start: bool = True
+    max_request_bytes: int = Field(default=64 * 1024, ge=1024)
+    dev_secrets_file: Path = ROOT / "var" / "dev-secrets.json"
+    templates_dir: Path = ROOT / "message_templates"
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, url: str) -> str:
+        # psycopg 3 is the installed driver; plain postgresql:// would ask SQLAlchemy for psycopg2.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url.removeprefix(prefix)
+        return url
+
+    @property
+    def development(self) -> bool:
+        """True in development mode (what `make run` uses)."""
+        return self.env == "development"
+
+    @property
+    def simulator_enabled(self) -> bool:
+        """The simulator is on in development unless turned off, and off elsewhere unless turned on."""
+        return self.development if self.simulator is None else self.simulator
+
+    def encryption_key_list(self) -> list[str]:
+        """The Fernet keys, newest first."""
+        return [k.strip() for k in self.encryption_keys.split(",") if k.strip()]
+
+
+def _is_placeholder(value: str) -> bool:
+    return value.strip().lower() in PLACEHOLDERS or len(value.strip()) < 16
+
+
+def _load_dev_secrets(path: Path) -> dict[str, str]:
+    """Secrets generated once per development checkout, so the local database stays readable across starts."""
+    if path.exists():
+        loaded: dict[str, str] = json.loads(path.read_text())
+        return loaded
+    generated = {
+        "secret_key": secrets.token_urlsafe(32),
+        "encryption_keys": Fernet.generate_key().decode(),
+        "lookup_key": secrets.token_urlsafe(32),
+        "twilio_auth_token": secrets.token_hex(16),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(generated, handle)
+    return generated
+
+
+def resolve_secrets(settings: Settings) -> Settings:
+    """Fill missing secrets in development; outside it, refuse missing or placeholder ones."""
+    missing = [(field, env) for field, env in SECRET_SETTINGS if _is_placeholder(getattr(settings, field))]
+    if not missing:
+        _check_encryption_keys(settings)
+        return settings
+    if not settings.development:
+        names = ", ".join(env for _, env in missing)
+        raise ConfigError(
+            f"{names} missing or a placeholder. Set each to a random secret "
+            "(HOTLINE_ENCRYPTION_KEYS takes Fernet keys: `hotline keys generate`), "
+            "or set HOTLINE_ENV=development for a local demo."
+        )
+    generated = _load_dev_secrets(settings.dev_secrets_file)
+    log.warning(
+        "development mode: using generated local secrets for %s from %s (never use these in production)",
+        ", ".join(env for _, env in missing),
+        settings.dev_secrets_file,
+    )
+    resolved = settings.model_copy(update={field: generated[field] for field, _ in missing})
+    _check_encryption_keys(resolved)
+    return resolved
+
+
+def _check_encryption_keys(settings: Settings) -> None:
+    for key in settings.encryption_key_list():
+        try:
+            Fernet(key)
+        except ValueError as exc:
+            raise ConfigError(
+                "HOTLINE_ENCRYPTION_KEYS must be comma-separated Fernet keys (`hotline keys generate`)"
+            ) from exc
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, with secrets resolved."""
+    return resolve_secrets(Settings())

@@ -1,0 +1,79 @@
+"""Every text a family reads: Jinja2 templates under message_templates/<language>/, rendered and measured."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from hotline.messaging.segments import SegmentCount, count_segments
+
+LANGUAGES: Final = ("ky", "ru", "uz", "en")
+TEMPLATE_SUFFIX: Final = ".txt.j2"
+_BLANK_RUNS = re.compile(r"[ \t]+")
+
+
+class TextTooLong(ValueError):
+    """A rendered text exceeds the SMS segment budget."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered text and what it costs to send."""
+
+    text: str
+    count: SegmentCount
+
+
+def _tidy(text: str) -> str:
+    # Templates are laid out for people to read; the SMS keeps single spaces and no blank edges.
+    lines = [_BLANK_RUNS.sub(" ", line).strip() for line in text.strip().splitlines()]
+    return "\n".join(line for line in lines if line)
+
+
+class TextLibrary:
+    """Renders a named template in a language and checks it against the segment budget."""
+
+    def __init__(self, root: Path, max_segments: int) -> None:
+        self.root = root
+        self.max_segments = max_segments
+        self.env = Environment(
+            loader=FileSystemLoader(str(root)),
+            undefined=StrictUndefined,
+            autoescape=False,  # SMS text, never HTML
+            keep_trailing_newline=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["som"] = format_som
+
+    def names(self, language: str) -> list[str]:
+        """Every template name available in a language, e.g. 'benefits/list'."""
+        base = self.root / language
+        return sorted(
+            str(path.relative_to(base)).removesuffix(TEMPLATE_SUFFIX) for path in base.rglob(f"*{TEMPLATE_SUFFIX}")
+        )
+
+    def render(self, name: str, language: str, **context: Any) -> Rendered:
+        """Render `name` in `language`; raise TextTooLong past the budget so no oversized text goes out."""
+        template = self.env.get_template(f"{language}/{name}{TEMPLATE_SUFFIX}")
+        text = _tidy(template.render(**context))
+        count = count_segments(text)
+        if count.segments > self.max_segments:
+            raise TextTooLong(f"{language}/{name} is {count.segments} segments (budget {self.max_segments})")
+        return Rendered(text, count)
+
+
+def format_som(amount: int | float) -> str:
+    """Amounts as written locally: 1 200 (thin grouping with a plain space, fits GSM-7)."""
+    return f"{int(amount):,}".replace(",", " ")
+
+
+@lru_cache(maxsize=4)
+def get_library(root: Path, max_segments: int) -> TextLibrary:
+    """One compiled template library per folder and budget."""
+    return TextLibrary(root, max_segments)

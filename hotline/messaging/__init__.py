@@ -1,0 +1,1 @@
+"""Outbound messaging: segments, rendering of family-facing texts (outbox and sender follow)."""

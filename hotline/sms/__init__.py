@@ -1,0 +1,1 @@
+"""Inbound SMS: the Twilio webhook, keyword matching, conversations and replies."""

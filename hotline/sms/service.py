@@ -1,0 +1,184 @@
+"""Handling one inbound SMS: store it once, find the contact, answer the keyword or the dialogue step."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from hotline.context import Context
+from hotline.models import Contact, Conversation, InboundMessage
+from hotline.phones import InvalidPhone, log_phone, normalise_phone
+from hotline.sms import flows
+from hotline.sms.keywords import Match
+
+log = logging.getLogger(__name__)
+
+COMING_SOON = {"COMPLAINT", "STATUS", "JOIN"}
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """The fields of Twilio's webhook the hotline uses."""
+
+    sid: str
+    sender: str
+    receiver: str
+    body: str
+
+
+@dataclass
+class Answer:
+    """What to send back: templates to render in a language, and the keyword that was matched."""
+
+    language: str
+    keyword: str | None = None
+    texts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def say(self, template: str, **context: Any) -> Answer:
+        """Add a text to the answer."""
+        self.texts.append((template, context))
+        return self
+
+
+def clean_body(body: str) -> str:
+    """Control characters (NUL breaks PostgreSQL text) become U+FFFD; line breaks and tabs stay."""
+    return "".join(ch if ch.isprintable() or ch in "\n\r\t" else "\ufffd" for ch in body)
+
+
+def find_contact(session: Session, ctx: Context, phone: str) -> Contact | None:
+    """The contact of an E.164 number, found by its keyed hash."""
+    return session.exec(select(Contact).where(Contact.phone_hash == ctx.vault.lookup_hash(phone))).first()
+
+
+def get_or_create_contact(session: Session, ctx: Context, phone: str, now: datetime) -> Contact:
+    """The contact of a number, created (encrypted, default language) on first contact."""
+    contact = find_contact(session, ctx, phone)
+    if contact is None:
+        contact = Contact(
+            phone_hash=ctx.vault.lookup_hash(phone),
+            phone_encrypted=ctx.vault.encrypt(phone),
+            language=ctx.settings.default_language,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(contact)
+        session.flush()
+    return contact
+
+
+def _stored_replies(session: Session, sid: str) -> list[str] | None:
+    stored = session.exec(select(InboundMessage).where(InboundMessage.message_sid == sid)).first()
+    return None if stored is None else list(stored.replies)
+
+
+def handle_inbound(session: Session, ctx: Context, sms: InboundSms, now: datetime) -> list[str]:
+    """Store an inbound SMS and return the reply texts; a repeated MessageSid returns the first reply."""
+    for attempt in (1, 2):
+        replies = _stored_replies(session, sms.sid)
+        if replies is not None:
+            return replies
+        try:
+            replies = _process(session, ctx, sms, now)
+            session.commit()
+            return replies
+        except IntegrityError:
+            # A concurrent request stored the same sid or created the same contact: retry on its result.
+            session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _process(session: Session, ctx: Context, sms: InboundSms, now: datetime) -> list[str]:
+    body = clean_body(sms.body)
+    message = InboundMessage(
+        message_sid=sms.sid,
+        receiver_encrypted=ctx.vault.encrypt(sms.receiver),
+        body=body,
+        received_at=now,
+        language=ctx.settings.default_language,
+    )
+    try:
+        phone = normalise_phone(sms.sender)
+    except InvalidPhone:
+        # An operator's alphanumeric sender or a malformed From: keep the message, nobody to answer.
+        log.warning("inbound sms %s: sender is not a phone number; stored without reply", sms.sid)
+        message.unparsed_sender_encrypted = ctx.vault.encrypt(sms.sender)
+        session.add(message)
+        return []
+    contact = get_or_create_contact(session, ctx, phone, now)
+    answer = respond(session, ctx, contact, body, now)
+    replies = [ctx.texts.render(name, answer.language, **context).text for name, context in answer.texts]
+    message.contact_id = contact.id
+    message.language = answer.language
+    message.keyword = answer.keyword
+    message.replies = replies
+    session.add(message)
+    log.info(
+        "inbound sms %s from %s keyword=%s replies=%d",
+        sms.sid,
+        log_phone(phone),
+        answer.keyword,
+        len(replies),
+    )
+    return replies
+
+
+def choose_language(contact: Contact, match: Match) -> str:
+    """The keyword's language; the remembered one when the spelling is shared by several languages."""
+    if not match.languages or contact.language in match.languages:
+        return contact.language
+    return match.languages[0]
+
+
+def respond(session: Session, ctx: Context, contact: Contact, body: str, now: datetime) -> Answer:
+    """Decide the answer: a keyword interrupts any dialogue; otherwise the dialogue continues, or the menu."""
+    match = ctx.matcher.match(body)
+    conversation = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).first()
+    if match.keyword is not None:
+        if conversation is not None:
+            session.delete(conversation)
+            session.flush()
+        language = choose_language(contact, match)
+        if contact.language != language:
+            contact.language = language
+            contact.updated_at = now
+            session.add(contact)
+        answer = Answer(language, match.keyword)
+        return on_keyword(session, ctx, contact, match, answer, now)
+    answer = Answer(contact.language)
+    if conversation is not None:
+        if conversation.expires_at > now:
+            return flows.continue_conversation(session, ctx, contact, conversation, body, answer, now)
+        session.delete(conversation)
+        return answer.say("expired", flow=conversation.flow)
+    return answer.say("menu")
+
+
+def on_keyword(session: Session, ctx: Context, contact: Contact, match: Match, answer: Answer, now: datetime) -> Answer:
+    """Answer a matched keyword."""
+    keyword = match.keyword
+    if keyword == "HELP":
+        return answer.say("help")
+    if keyword == "STOP":
+        contact.opted_out_at = contact.opted_out_at or now
+        session.add(contact)
+        return answer.say("stop")
+    if keyword == "START":
+        contact.opted_out_at = None
+        session.add(contact)
+        return answer.say("start")
+    if keyword == "BENEFITS":
+        return flows.start_benefits(session, ctx, contact, match.rest, answer, now)
+    if keyword == "CHECK":
+        return flows.start_check(session, ctx, contact, answer, now)
+    if keyword == "LANG":
+        return flows.start_lang(session, ctx, contact, match.rest, answer, now)
+    if keyword in COMING_SOON:
+        return answer.say("coming_soon", feature=keyword)
+    raise ValueError(f"keyword {keyword} has no handler")

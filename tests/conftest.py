@@ -1,0 +1,107 @@
+"""Fixtures: a real database per run (SQLite file, or PostgreSQL with HOTLINE_TEST_POSTGRES_URL), clean per test."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, SQLModel
+
+from hotline.config import Settings
+from hotline.context import Context, build_context
+from hotline.db import get_engine, migrate
+from hotline.main import create_app
+
+PUBLIC_URL = "https://hotline.example.org"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A new, migrated database for this test run; dropped at the end on PostgreSQL."""
+    admin_url = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
+    if not admin_url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hotline.db'}"
+        migrate(url)
+        yield url
+        return
+    admin_url = admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    name = f"hotline_test_{secrets.token_hex(4)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings:
+    """Production-mode settings with real random secrets, as an operator would set them."""
+    values: dict[str, object] = {
+        "env": "production",
+        "database_url": database_url,
+        "public_url": PUBLIC_URL,
+        "secret_key": secrets.token_urlsafe(32),
+        "encryption_keys": Fernet.generate_key().decode(),
+        "lookup_key": secrets.token_urlsafe(32),
+        "twilio_account_sid": "AC" + "1" * 32,
+        "twilio_auth_token": secrets.token_hex(16),
+        "twilio_from_number": "+996312900900",
+        "dev_secrets_file": tmp / "dev-secrets.json",
+        "migrate_on_start": True,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The settings every test shares (one set of keys per run)."""
+    return make_settings(database_url, tmp_path_factory.mktemp("settings"))
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Engine:
+    """The engine the app uses."""
+    return get_engine(settings.database_url)
+
+
+@pytest.fixture(autouse=True)
+def clean_tables(engine: Engine) -> Iterator[None]:
+    """Each test starts from empty tables."""
+    yield
+    with engine.begin() as conn:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Context:
+    """The context the app builds, for service-level tests."""
+    return build_context(settings)
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session on the test database."""
+    with Session(engine) as db:
+        yield db
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The app over HTTP (lifespan run: migrations on start)."""
+    with TestClient(create_app(settings), base_url="http://internal:8000") as test_client:
+        yield test_client

@@ -1,0 +1,41 @@
+"""The simulator field staff demo with: the real signed webhook behind a phone-like page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from hotline.config import Settings
+from hotline.main import create_app
+from hotline.models import InboundMessage
+from tests.conftest import make_settings
+
+
+def test_page_and_send_in_development(settings: Settings, session: Session, tmp_path: Path) -> None:
+    dev = make_settings(settings.database_url, tmp_path, env="development", public_url="http://127.0.0.1:8000")
+    with TestClient(create_app(dev)) as client:
+        page = client.get("/simulator")
+        assert page.status_code == 200 and "Hotline simulator" in page.text
+        response = client.post("/simulator/send", json={"sender": "0555 123 456", "body": "ПОСОБИЕ"})
+    assert response.status_code == 200
+    reply = response.json()["replies"][0]
+    assert reply["text"].startswith("Пособия:")
+    assert reply["encoding"] == "UCS-2" and reply["segments"] >= 1 and reply["units"] == len(reply["text"])
+    assert session.exec(select(InboundMessage)).one().keyword == "BENEFITS"
+
+
+def test_simulator_is_off_in_production_by_default(client: TestClient) -> None:
+    assert client.get("/simulator").status_code == 404
+    assert client.post("/simulator/send", json={"sender": "+996555123456", "body": "HELP"}).status_code == 404
+
+
+def test_simulator_rejects_bad_input_clearly(settings: Settings, tmp_path: Path) -> None:
+    dev = make_settings(settings.database_url, tmp_path, simulator=True)
+    with TestClient(create_app(dev)) as client:
+        assert client.post("/simulator/send", json={"sender": "", "body": "HELP"}).status_code == 422
+        assert client.post("/simulator/send", json={"sender": "+996555123456", "body": "x" * 1601}).status_code == 422
+        assert client.post("/simulator/send", content=b"not json").status_code == 422
+        no_reply = client.post("/simulator/send", json={"sender": "Beeline", "body": "hi"})
+    assert no_reply.status_code == 200 and no_reply.json()["replies"] == []

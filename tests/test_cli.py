@@ -1,0 +1,94 @@
+"""The `hotline` command as operators and field staff use it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from hotline.cli import app
+from hotline.config import Settings, get_settings
+from hotline.context import build_context
+from hotline.models import Contact, InboundMessage
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Run the CLI with the test database and keys, set as an operator sets them: in the environment."""
+    for name in (
+        "database_url",
+        "public_url",
+        "secret_key",
+        "encryption_keys",
+        "lookup_key",
+        "twilio_auth_token",
+        "twilio_account_sid",
+        "twilio_from_number",
+    ):
+        monkeypatch.setenv(f"HOTLINE_{name.upper()}", str(getattr(settings, name)))
+    monkeypatch.setenv("HOTLINE_ENV", "production")
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()
+
+
+def test_sms_goes_through_the_signed_webhook_and_prints_the_reply(env: Settings, engine: Engine) -> None:
+    result = runner.invoke(app, ["sms", "--from", "0555 123 456", "ПОСОБИЕ"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Пособия: 1 ")
+    result = runner.invoke(app, ["sms", "--from", "0555 123 456", "1"])
+    assert "1 200 сом/мес" in result.stdout
+    with Session(engine) as session:
+        assert len(session.exec(select(InboundMessage)).all()) == 2
+
+
+def test_sms_refuses_to_start_without_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_ENV", "production")
+    monkeypatch.delenv("HOTLINE_SECRET_KEY", raising=False)
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["sms", "HELP"])
+    get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "HOTLINE_SECRET_KEY" in result.output
+
+
+def test_migrate_reports_an_up_to_date_database(env: Settings) -> None:
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.stdout
+
+
+def test_keys_generate_prints_a_usable_key() -> None:
+    result = runner.invoke(app, ["keys", "generate"])
+    Fernet(result.stdout.strip())  # raises if not a key
+
+
+def test_keys_rotate_moves_every_number_to_the_new_key(
+    env: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner.invoke(app, ["sms", "--from", "+996555123456", "HELP"])
+    new_key = Fernet.generate_key().decode()
+    monkeypatch.setenv("HOTLINE_ENCRYPTION_KEYS", f"{new_key},{env.encryption_keys}")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    assert "re-encrypted 1 contacts and 1 messages" in result.stdout
+    # The old key can now be retired: the new key alone reads everything.
+    only_new = build_context(env.model_copy(update={"encryption_keys": new_key}))
+    with Session(engine) as session:
+        contact = session.exec(select(Contact)).one()
+        assert only_new.vault.decrypt(contact.phone_encrypted) == "+996555123456"
+        assert only_new.vault.decrypt(session.exec(select(InboundMessage)).one().receiver_encrypted)
+
+
+def test_serve_is_the_entry_point_make_run_uses() -> None:
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    assert "hotline serve" in makefile
+    assert runner.invoke(app, ["serve", "--help"]).exit_code == 0
