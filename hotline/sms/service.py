@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -15,6 +14,7 @@ from hotline.models import Contact, Conversation, InboundMessage
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
 from hotline.sms import flows
 from hotline.sms.keywords import Match
+from hotline.sms.turn import Answer, Turn
 
 log = logging.getLogger(__name__)
 
@@ -29,20 +29,6 @@ class InboundSms:
     sender: str
     receiver: str
     body: str
-
-
-@dataclass
-class Answer:
-    """What to send back: templates to render in a language, and the keyword that was matched."""
-
-    language: str
-    keyword: str | None = None
-    texts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def say(self, template: str, **context: Any) -> Answer:
-        """Add a text to the answer."""
-        self.texts.append((template, context))
-        return self
 
 
 def clean_body(body: str) -> str:
@@ -140,45 +126,44 @@ def respond(session: Session, ctx: Context, contact: Contact, body: str, now: da
     """Decide the answer: a keyword interrupts any dialogue; otherwise the dialogue continues, or the menu."""
     match = ctx.matcher.match(body)
     conversation = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).first()
-    if match.keyword is not None:
-        if conversation is not None:
-            session.delete(conversation)
-            session.flush()
-        language = choose_language(contact, match)
-        if contact.language != language:
-            contact.language = language
-            contact.updated_at = now
-            session.add(contact)
-        answer = Answer(language, match.keyword)
-        return on_keyword(session, ctx, contact, match, answer, now)
-    answer = Answer(contact.language)
-    if conversation is not None:
+    if match.keyword is None:
+        turn = Turn(session, ctx, contact, now, Answer(contact.language))
+        if conversation is None:
+            return turn.say("menu")
         if conversation.expires_at > now:
-            return flows.continue_conversation(session, ctx, contact, conversation, body, answer, now)
+            return flows.continue_conversation(turn, conversation, body)
         session.delete(conversation)
-        return answer.say("expired", flow=conversation.flow)
-    return answer.say("menu")
-
-
-def on_keyword(session: Session, ctx: Context, contact: Contact, match: Match, answer: Answer, now: datetime) -> Answer:
-    """Answer a matched keyword."""
-    keyword = match.keyword
-    if keyword == "HELP":
-        return answer.say("help")
-    if keyword == "STOP":
-        contact.opted_out_at = contact.opted_out_at or now
+        return turn.say("expired", flow=conversation.flow)
+    if conversation is not None:
+        session.delete(conversation)
+        session.flush()
+    language = choose_language(contact, match)
+    if contact.language != language:
+        contact.language = language
+        contact.updated_at = now
         session.add(contact)
-        return answer.say("stop")
+    return on_keyword(Turn(session, ctx, contact, now, Answer(language, match.keyword)), match)
+
+
+def on_keyword(turn: Turn, match: Match) -> Answer:
+    """Answer a matched keyword."""
+    keyword, contact = match.keyword, turn.contact
+    if keyword == "HELP":
+        return turn.say("help")
+    if keyword == "STOP":
+        contact.opted_out_at = contact.opted_out_at or turn.now
+        turn.session.add(contact)
+        return turn.say("stop")
     if keyword == "START":
         contact.opted_out_at = None
-        session.add(contact)
-        return answer.say("start")
+        turn.session.add(contact)
+        return turn.say("start")
     if keyword == "BENEFITS":
-        return flows.start_benefits(session, ctx, contact, match.rest, answer, now)
+        return flows.start_benefits(turn, match.rest)
     if keyword == "CHECK":
-        return flows.start_check(session, ctx, contact, answer, now)
+        return flows.start_check(turn)
     if keyword == "LANG":
-        return flows.start_lang(session, ctx, contact, match.rest, answer, now)
+        return flows.start_lang(turn, match.rest)
     if keyword in COMING_SOON:
-        return answer.say("coming_soon", feature=keyword)
+        return turn.say("coming_soon", feature=keyword)
     raise ValueError(f"keyword {keyword} has no handler")
