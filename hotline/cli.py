@@ -35,6 +35,7 @@ def _settings() -> Settings:
 def main() -> None:
     """Configure logging once for every command."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per in-process webhook call is noise
 
 
 @app.command()

@@ -1,0 +1,45 @@
+"""Twilio retries: the same MessageSid arriving twice at the same moment is stored and answered once."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from hotline.context import Context
+from hotline.models import Contact, InboundMessage, utcnow
+from hotline.sms.service import InboundSms, handle_inbound
+from tests.factories import OUR_NUMBER, new_sid
+
+
+def _race(engine: Engine, ctx: Context, messages: list[InboundSms]) -> list[list[str]]:
+    barrier = threading.Barrier(len(messages))
+
+    def one(sms: InboundSms) -> list[str]:
+        with Session(engine) as session:
+            barrier.wait()
+            return handle_inbound(session, ctx, sms, utcnow())
+
+    with ThreadPoolExecutor(len(messages)) as pool:
+        return list(pool.map(one, messages))
+
+
+def test_simultaneous_retries_store_one_message(engine: Engine, ctx: Context, session: Session) -> None:
+    for _ in range(5):
+        sms = InboundSms(sid=new_sid(), sender="+996555000111", receiver=OUR_NUMBER, body="BENEFITS")
+        replies = _race(engine, ctx, [sms] * 4)
+        assert all(reply == replies[0] for reply in replies)
+        assert replies[0][0].startswith("Benefits:")
+    assert session.exec(select(func.count()).select_from(InboundMessage)).one() == 5
+    assert session.exec(select(func.count()).select_from(Contact)).one() == 1
+
+
+def test_first_messages_of_a_new_phone_at_once_make_one_contact(engine: Engine, ctx: Context, session: Session) -> None:
+    messages = [InboundSms(sid=new_sid(), sender="+996700123123", receiver=OUR_NUMBER, body="HELP") for _ in range(4)]
+    replies = _race(engine, ctx, messages)
+    assert all(reply and reply[0].startswith("Free hotline") for reply in replies)
+    assert session.exec(select(func.count()).select_from(InboundMessage)).one() == 4
+    assert session.exec(select(func.count()).select_from(Contact)).one() == 1
