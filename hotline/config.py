@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Bishkek"
     simulator: bool | None = None
     migrate_on_start: bool = True
+    max_complaints_per_day: int = Field(default=5, ge=1)
+    max_status_failures_per_day: int = Field(default=5, ge=1)
+    max_pin_failures_per_day: int = Field(default=10, ge=1)
+    default_oblast: str = "batken"
     max_request_bytes: int = Field(default=64 * 1024, ge=1024)
     dev_secrets_file: Path = ROOT / "var" / "dev-secrets.json"
     templates_dir: Path = ROOT / "message_templates"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,6 +46,8 @@ class Contact(SQLModel, table=True):
     phone_hash: str = Field(max_length=64, unique=True)
     phone_encrypted: str = Field(sa_type=sa.Text)
     language: str = Field(max_length=2)
+    # Remembered so a family is asked its municipality only once.
+    municipality_code: str | None = Field(default=None, max_length=32)
     opted_out_at: datetime | None = _ts(default=None, nullable=True)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
@@ -63,6 +66,8 @@ class InboundMessage(SQLModel, table=True):
     received_at: datetime = _ts(default_factory=utcnow, index=True)
     language: str = Field(max_length=2)
     keyword: str | None = Field(default=None, max_length=32)
+    # Set for messages that are part of a named complaint; anonymous ones are never linked and their body is blanked.
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
     replies: list[str] = Field(default_factory=list, sa_type=sa.JSON)
 
 
@@ -76,3 +81,100 @@ class Conversation(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     expires_at: datetime = _ts()
     updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class ComplaintStatus(StrEnum):
+    """Where a complaint is in its life (officers move it on the admin page)."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    INVESTIGATING = "investigating"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+
+
+class Jurisdiction(StrEnum):
+    """Which officers handle a complaint; routing moves it up when the municipality itself is accused."""
+
+    MUNICIPALITY = "municipality"
+    DISTRICT = "district"
+    OBLAST = "oblast"
+
+
+class Actor(StrEnum):
+    """Who caused a complaint event."""
+
+    FAMILY = "family"
+    SYSTEM = "system"
+    OFFICER = "officer"
+
+
+class Complaint(SQLModel, table=True):
+    """A family's complaint; anonymous ones keep no link to any phone, not even a hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=16, unique=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    anonymous: bool = False
+    pin_hash: str | None = Field(default=None, max_length=64)
+    language: str = Field(max_length=2)
+    text: str = Field(sa_type=sa.Text)
+    category: str = Field(max_length=32, index=True)
+    category_guessed: bool = True
+    oblast_code: str = Field(max_length=32)
+    district_code: str | None = Field(default=None, max_length=32)
+    municipality_code: str | None = Field(default=None, max_length=32, index=True)
+    jurisdiction: Jurisdiction = Field(default=Jurisdiction.MUNICIPALITY, sa_type=sa.String(16))
+    routed_reason: str | None = Field(default=None, max_length=64)
+    status: ComplaintStatus = Field(default=ComplaintStatus.NEW, sa_type=sa.String(16), index=True)
+    created_at: datetime = _ts(default_factory=utcnow, index=True)
+    updated_at: datetime = _ts(default_factory=utcnow)
+    first_answer_due: datetime = _ts()
+    resolution_due: datetime = _ts()
+
+
+class ComplaintEvent(SQLModel, table=True):
+    """The audit trail: every change to a complaint is a row, never an edit without one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    at: datetime = _ts(default_factory=utcnow)
+    actor: Actor = Field(sa_type=sa.String(16))
+    actor_id: int | None = None
+    kind: str = Field(max_length=32)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class ComplaintAnswer(SQLModel, table=True):
+    """An officers' answer to the family; shown on the next STATUS (and sent by SMS once the outbox exists)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    text: str = Field(sa_type=sa.Text)
+    created_at: datetime = _ts(default_factory=utcnow)
+    officer_id: int | None = None
+
+
+class ComplaintDraft(SQLModel, table=True):
+    """A complaint a family started but has not finished (no municipality yet); kept until filed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", unique=True)
+    text: str = Field(sa_type=sa.Text)
+    anonymous: bool = False
+    message_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class RateEvent(SQLModel, table=True):
+    """One counted action for rate limits (a complaint filed, a wrong STATUS guess), keyed by a hash.
+
+    Only the day is kept: exact times would let someone match an anonymous complaint to a phone."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    key: str = Field(max_length=80)
+    day: date = Field(index=True)
+
+    __table_args__ = (sa.Index("ix_rateevent_kind_key_day", "kind", "key", "day"),)

@@ -70,6 +70,10 @@ class PhoneVault:
         """Re-encrypt a token with the newest key."""
         return self._fernet.rotate(token.encode()).decode()
 
+    def private_key(self, purpose: str, value: str) -> str:
+        """A keyed hash that cannot be joined to the look-up hash: counts per phone without linking rows to it."""
+        return hmac.new(self._lookup_key, f"{purpose}\x00{value}".encode(), hashlib.sha512).hexdigest()[:64]
+
     def lookup_hash(self, e164: str) -> str:
         """A stable keyed hash: finds a phone's rows without storing the number."""
         return hmac.new(self._lookup_key, e164.encode(), hashlib.sha256).hexdigest()

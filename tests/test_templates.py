@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from hotline.benefits.service import estimate_uy_bulogo_komok, get_catalogue
+from hotline.complaints.places import get_gazetteer
 from hotline.config import ROOT, Settings
 from hotline.content import LANGUAGES, TEMPLATE_SUFFIX, TextLibrary, TextTooLong
+from hotline.models import ComplaintStatus
 
 TEMPLATES = ROOT / "message_templates"
 REVIEW_MARK = "{# needs_review:"
@@ -22,9 +24,23 @@ def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
     day = date(2026, 11, 22)
     programmes = catalogue.listing(day)
     ubk = catalogue.in_force("uy_bulogo_komok", day)
+    places = get_gazetteer()
     assert ubk is not None
     contexts: dict[str, list[dict[str, Any]]] = {
-        "coming_soon": [{"feature": f} for f in ("COMPLAINT", "STATUS", "JOIN")],
+        "coming_soon": [{"feature": "JOIN"}],
+        "complaints/ask_text": [{"anonymous": a} for a in (False, True)],
+        "complaints/ask_district": [{"districts": places.districts}],
+        "complaints/ask_municipality": [
+            {"district": d, "municipalities": places.municipalities[d.code]} for d in places.districts
+        ],
+        # The longest acknowledgement: anonymous, with a PIN, a due date with two-digit day and month.
+        "complaints/ack": [{"reference": "12345678", "pin": pin, "due": date(2026, 12, 31)} for pin in (None, "0123")],
+        "complaints/appended": [{"reference": "12345678"}],
+        "status/show": [
+            {"reference": "12345678", "status": s, "answered": a} for s in ComplaintStatus for a in (False, True)
+        ],
+        # Officers' answers are limited to what fits once prefixed (the admin answer box counts segments).
+        "status/answer": [{"text": "Жалоба текшерилди, акча кайтарылды."}],
         "expired": [{"flow": f} for f in ("check", "benefits", "lang")],
         "benefits/list": [{"programmes": programmes}],
         "benefits/unknown": [{"programmes": programmes}],

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from hotline.complaints import flows as complaint_flows
 from hotline.context import Context
 from hotline.models import Contact, Conversation, InboundMessage
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
@@ -18,7 +19,7 @@ from hotline.sms.turn import Answer, Turn
 
 log = logging.getLogger(__name__)
 
-COMING_SOON = {"COMPLAINT", "STATUS", "JOIN"}
+COMING_SOON = {"JOIN"}
 
 
 @dataclass(frozen=True)
@@ -98,20 +99,20 @@ def _process(session: Session, ctx: Context, sms: InboundSms, now: datetime) -> 
         session.add(message)
         return []
     contact = get_or_create_contact(session, ctx, phone, now)
-    answer = respond(session, ctx, contact, body, now)
-    replies = [ctx.texts.render(name, answer.language, **context).text for name, context in answer.texts]
     message.contact_id = contact.id
+    session.add(message)
+    session.flush()  # the message id lets a complaint link the SMS that made it
+    turn = respond(session, ctx, contact, body, now, message.id)
+    answer = turn.answer
+    replies = [ctx.texts.render(name, answer.language, **context).text for name, context in answer.texts]
     message.language = answer.language
     message.keyword = answer.keyword
     message.replies = replies
-    session.add(message)
-    log.info(
-        "inbound sms %s from %s keyword=%s replies=%d",
-        sms.sid,
-        log_phone(phone),
-        answer.keyword,
-        len(replies),
-    )
+    if turn.private:
+        # Part of an anonymous complaint: nothing in this row may lead from the phone to it.
+        message.contact_id = None
+        message.body = ""
+    log.info("inbound sms %s from %s keyword=%s replies=%d", sms.sid, log_phone(phone), answer.keyword, len(replies))
     return replies
 
 
@@ -122,18 +123,22 @@ def choose_language(contact: Contact, match: Match) -> str:
     return match.languages[0]
 
 
-def respond(session: Session, ctx: Context, contact: Contact, body: str, now: datetime) -> Answer:
+def respond(
+    session: Session, ctx: Context, contact: Contact, body: str, now: datetime, message_id: int | None = None
+) -> Turn:
     """Decide the answer: a keyword interrupts any dialogue; otherwise the dialogue continues, or the menu."""
     match = ctx.matcher.match(body)
     conversation = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).first()
     if match.keyword is None:
-        turn = Turn(session, ctx, contact, now, Answer(contact.language))
+        turn = Turn(session, ctx, contact, now, Answer(contact.language), message_id)
         if conversation is None:
-            return turn.say("menu")
-        if conversation.expires_at > now:
-            return flows.continue_conversation(turn, conversation, body)
-        session.delete(conversation)
-        return turn.say("expired", flow=conversation.flow)
+            turn.say("menu")
+        elif conversation.expires_at > now:
+            continue_conversation(turn, conversation, body)
+        else:
+            session.delete(conversation)
+            expired(turn, conversation)
+        return turn
     if conversation is not None:
         session.delete(conversation)
         session.flush()
@@ -142,7 +147,23 @@ def respond(session: Session, ctx: Context, contact: Contact, body: str, now: da
         contact.language = language
         contact.updated_at = now
         session.add(contact)
-    return on_keyword(Turn(session, ctx, contact, now, Answer(language, match.keyword)), match)
+    turn = Turn(session, ctx, contact, now, Answer(language, match.keyword), message_id)
+    on_keyword(turn, match)
+    return turn
+
+
+def continue_conversation(turn: Turn, conversation: Conversation, body: str) -> Answer:
+    """Hand a message that is not a keyword to the dialogue in progress."""
+    if conversation.flow == "complaint":
+        return complaint_flows.continue_complaint(turn, conversation, body)
+    return flows.continue_conversation(turn, conversation, body)
+
+
+def expired(turn: Turn, conversation: Conversation) -> Answer:
+    """Tell the family a dialogue timed out, and how to finish an unfinished complaint."""
+    if conversation.flow == "complaint" and complaint_flows.draft_of(turn) is not None:
+        return turn.say("complaints/draft_saved")
+    return turn.say("expired", flow=conversation.flow)
 
 
 def on_keyword(turn: Turn, match: Match) -> Answer:
@@ -164,6 +185,10 @@ def on_keyword(turn: Turn, match: Match) -> Answer:
         return flows.start_check(turn)
     if keyword == "LANG":
         return flows.start_lang(turn, match.rest)
+    if keyword in ("COMPLAINT", "ANON"):
+        return complaint_flows.start_complaint(turn, match.rest, anonymous=keyword == "ANON")
+    if keyword == "STATUS":
+        return complaint_flows.status(turn, match.rest)
     if keyword in COMING_SOON:
         return turn.say("coming_soon", feature=keyword)
     raise ValueError(f"keyword {keyword} has no handler")

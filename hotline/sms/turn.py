@@ -35,6 +35,9 @@ class Turn:
     contact: Contact
     now: datetime
     answer: Answer
+    message_id: int | None = None
+    # Set when the message belongs to an anonymous complaint: it is then stored with no phone and no body.
+    private: bool = False
 
     @property
     def day(self) -> date:

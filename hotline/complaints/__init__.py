@@ -1,0 +1,1 @@
+"""Complaints by SMS: intake, references, status, routing and protection of the complainant."""

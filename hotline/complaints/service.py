@@ -1,0 +1,250 @@
+"""Complaints as plain functions: file, route, append, answer, look up for STATUS, and the audit trail."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from hotline.complaints.categories import Category, Rules, get_rules
+from hotline.complaints.places import Gazetteer, Place, get_gazetteer
+from hotline.complaints.reference import is_valid_reference, new_pin, new_reference, pin_hash
+from hotline.context import Context
+from hotline.models import (
+    Actor,
+    Complaint,
+    ComplaintAnswer,
+    ComplaintEvent,
+    Contact,
+    Jurisdiction,
+    RateEvent,
+)
+from hotline.phones import mask_phone
+
+LEVEL_UP = {Jurisdiction.MUNICIPALITY: Jurisdiction.DISTRICT, Jurisdiction.DISTRICT: Jurisdiction.OBLAST}
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A new complaint, the PIN of an anonymous one (shown once, never stored), and its category."""
+
+    complaint: Complaint
+    pin: str | None
+    category: Category
+
+
+def record_event(
+    session: Session,
+    complaint: Complaint,
+    kind: str,
+    actor: Actor,
+    now: datetime,
+    actor_id: int | None = None,
+    **details: Any,
+) -> ComplaintEvent:
+    """Add an audit row for something that happened to a complaint."""
+    event = ComplaintEvent(
+        complaint_id=complaint.id or 0, at=now, actor=actor, actor_id=actor_id, kind=kind, details=details
+    )
+    session.add(event)
+    return event
+
+
+def route(rules: Rules, category: Category, text: str, place: Place | None) -> tuple[Jurisdiction, str | None]:
+    """Where a complaint is handled, and why it went above its municipality (None when it did not)."""
+    if place is None:
+        return Jurisdiction.OBLAST, "place unknown"
+    level = Jurisdiction.MUNICIPALITY if place.district else Jurisdiction.DISTRICT
+    reason = None
+    if category.route_to != Jurisdiction.MUNICIPALITY:
+        reason = f"category {category.code}"
+    elif rules.names_local_staff(text):
+        reason = "names local staff"
+    if reason is None:
+        return level, None
+    # The accused office must not handle it: one level up, never the level the complaint sits at.
+    return LEVEL_UP.get(level, Jurisdiction.OBLAST), reason
+
+
+def count_today(session: Session, kind: str, key: str, day: date) -> int:
+    """How many rate events of a kind a key has on a day."""
+    query = (
+        select(func.count())
+        .select_from(RateEvent)
+        .where(RateEvent.kind == kind, RateEvent.key == key, RateEvent.day == day)
+    )
+    return int(session.exec(query).one())
+
+
+def add_rate_event(session: Session, kind: str, key: str, day: date) -> None:
+    """Count one action towards a daily limit."""
+    session.add(RateEvent(kind=kind, key=key, day=day))
+
+
+def file_complaint(
+    session: Session,
+    ctx: Context,
+    *,
+    contact: Contact,
+    text: str,
+    anonymous: bool,
+    place: Place | None,
+    now: datetime,
+    rules: Rules | None = None,
+) -> Filed:
+    """Create a complaint with a unique reference, its deadlines and routing, and its first audit events."""
+    rules = rules or get_rules()
+    category = rules.guess(text)
+    jurisdiction, reason = route(rules, category, text, place)
+    pin = new_pin() if anonymous else None
+    for _ in range(10):
+        reference = new_reference()
+        complaint = Complaint(
+            reference=reference,
+            contact_id=None if anonymous else contact.id,
+            anonymous=anonymous,
+            pin_hash=pin_hash(ctx.settings.lookup_key, reference, pin) if pin else None,
+            language=contact.language,
+            text=text,
+            category=category.code,
+            category_guessed=True,
+            oblast_code=place.oblast if place else ctx.settings.default_oblast,
+            district_code=place.district_code if place else None,
+            municipality_code=place.code if place and place.district else None,
+            jurisdiction=jurisdiction,
+            routed_reason=reason,
+            created_at=now,
+            updated_at=now,
+            first_answer_due=now + timedelta(days=category.first_answer_days),
+            resolution_due=now + timedelta(days=category.resolution_days),
+        )
+        try:
+            with session.begin_nested():
+                session.add(complaint)
+        except IntegrityError:
+            continue  # the random reference was taken: draw again
+        break
+    else:
+        raise RuntimeError("could not draw a free complaint reference")
+    record_event(
+        session,
+        complaint,
+        "created",
+        Actor.FAMILY,
+        now,
+        channel="sms",
+        anonymous=anonymous,
+        category=category.code,
+        category_guessed=True,
+    )
+    if reason:
+        record_event(session, complaint, "routed", Actor.SYSTEM, now, to=jurisdiction.value, reason=reason)
+    add_rate_event(session, "complaint", _complaint_key(ctx, contact), ctx.local_day(now))
+    return Filed(complaint, pin, category)
+
+
+def append_text(session: Session, complaint: Complaint, text: str, now: datetime) -> None:
+    """Join a further SMS to a complaint, with an audit row (the text before stays in the event trail)."""
+    complaint.text = f"{complaint.text}\n{text}"
+    complaint.updated_at = now
+    session.add(complaint)
+    record_event(session, complaint, "message_appended", Actor.FAMILY, now, chars=len(text))
+
+
+def add_answer(session: Session, complaint: Complaint, text: str, now: datetime, officer_id: int | None) -> None:
+    """Store an officers' answer for the family (shown on their next STATUS)."""
+    session.add(ComplaintAnswer(complaint_id=complaint.id or 0, text=text, created_at=now, officer_id=officer_id))
+    record_event(session, complaint, "answered", Actor.OFFICER, now, actor_id=officer_id)
+
+
+def latest_answer(session: Session, complaint: Complaint) -> ComplaintAnswer | None:
+    """The officers' newest answer, if any."""
+    query = (
+        select(ComplaintAnswer)
+        .where(ComplaintAnswer.complaint_id == complaint.id)
+        .order_by(col(ComplaintAnswer.created_at).desc(), col(ComplaintAnswer.id).desc())
+    )
+    return session.exec(query).first()
+
+
+class Throttled(Exception):
+    """Too many wrong STATUS guesses today."""
+
+
+def look_up(
+    session: Session, ctx: Context, *, contact: Contact, reference: str, pin: str | None, now: datetime
+) -> Complaint | None:
+    """The complaint a STATUS may see: the phone's own named one, or an anonymous one with its PIN.
+
+    Anything else is None, the same for a wrong check digit, someone else's complaint or a wrong PIN, so nothing
+    can be probed; every miss counts against the phone (and the reference, for PINs) for the day."""
+    day = ctx.local_day(now)
+    if count_today(session, "status_failure", contact.phone_hash, day) >= ctx.settings.max_status_failures_per_day:
+        raise Throttled
+    complaint = None
+    if is_valid_reference(reference):
+        complaint = session.exec(select(Complaint).where(Complaint.reference == reference)).first()
+    allowed = False
+    if complaint is not None and complaint.anonymous and pin and complaint.pin_hash:
+        locked = count_today(session, "pin_failure", reference, day) >= ctx.settings.max_pin_failures_per_day
+        matches = hmac.compare_digest(complaint.pin_hash, pin_hash(ctx.settings.lookup_key, reference, pin))
+        allowed = matches and not locked
+        if not matches:
+            add_rate_event(session, "pin_failure", reference, day)
+    elif complaint is not None and not complaint.anonymous:
+        allowed = complaint.contact_id == contact.id
+    if not allowed:
+        add_rate_event(session, "status_failure", contact.phone_hash, day)
+        return None
+    return complaint
+
+
+def _complaint_key(ctx: Context, contact: Contact) -> str:
+    # Not the phone hash: a dump must not show which phone filed (anonymous) complaints on a day.
+    return ctx.vault.private_key("complaint-rate", contact.phone_hash)
+
+
+def complaints_today(session: Session, ctx: Context, contact: Contact, now: datetime) -> int:
+    """How many complaints this phone filed today (named and anonymous alike)."""
+    return count_today(session, "complaint", _complaint_key(ctx, contact), ctx.local_day(now))
+
+
+def place_of(contact: Contact, gazetteer: Gazetteer | None = None) -> Place | None:
+    """The municipality remembered for a phone."""
+    return (gazetteer or get_gazetteer()).get(contact.municipality_code)
+
+
+def by_reference(session: Session, reference: str) -> Complaint | None:
+    """A complaint by its reference (for staff tools; families go through look_up)."""
+    return session.exec(select(Complaint).where(Complaint.reference == reference.strip())).first()
+
+
+def list_complaints(session: Session, *, status: str | None = None, limit: int = 50) -> list[Complaint]:
+    """The newest complaints first, optionally of one status."""
+    query = select(Complaint).order_by(col(Complaint.created_at).desc(), col(Complaint.id).desc()).limit(limit)
+    if status:
+        query = query.where(Complaint.status == status)
+    return list(session.exec(query))
+
+
+def events_of(session: Session, complaint: Complaint) -> list[ComplaintEvent]:
+    """The audit trail of a complaint, oldest first."""
+    query = (
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint.id)
+        .order_by(col(ComplaintEvent.at), col(ComplaintEvent.id))
+    )
+    return list(session.exec(query))
+
+
+def masked_phone(session: Session, ctx: Context, complaint: Complaint) -> str:
+    """The complainant's number as officers see it (+996 55• ••• •56); revealing it is a separate audited act."""
+    if complaint.anonymous or complaint.contact_id is None:
+        return "anonymous"
+    contact = session.get(Contact, complaint.contact_id)
+    return mask_phone(ctx.vault.decrypt(contact.phone_encrypted)) if contact else "unknown"

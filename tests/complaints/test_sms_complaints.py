@@ -1,0 +1,290 @@
+"""A family files, follows and (anonymously) tracks a complaint entirely by SMS."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from hotline.complaints import service
+from hotline.config import Settings
+from hotline.context import Context
+from hotline.models import (
+    Complaint,
+    ComplaintDraft,
+    ComplaintEvent,
+    Contact,
+    InboundMessage,
+    Jurisdiction,
+    utcnow,
+)
+from tests.factories import PHONE, converse, new_sid, post_form, sms_form
+from tests.sms.test_webhook import dump
+
+OTHER = "+996700111222"
+
+
+def render(ctx: Context, name: str, language: str, **context: Any) -> str:
+    return ctx.texts.render(name, language, **context).text
+
+
+def complaints(session: Session) -> list[Complaint]:
+    session.expire_all()
+    return list(session.exec(select(Complaint).order_by(col(Complaint.id))))
+
+
+def reference_in(reply: str) -> str:
+    found = re.search(r"\b(\d{8})\b", reply)
+    assert found, reply
+    return found.group(1)
+
+
+def pin_in(reply: str) -> str:
+    found = re.search(r"(?:PIN|ПИН) (\d{4})", reply)
+    assert found, reply
+    return found.group(1)
+
+
+def known_place(session: Session, phone: str = PHONE, code: str = "dara") -> None:
+    """A phone whose municipality is already remembered (it complained before)."""
+    contact = session.exec(select(Contact)).first()
+    assert contact is not None
+    contact.municipality_code = code
+    session.add(contact)
+    session.commit()
+
+
+def test_first_complaint_asks_the_place_once_then_acknowledges(session: Session, ctx: Context) -> None:
+    ask = converse(session, ctx, "COMPLAINT the akim wanted money for a certificate")
+    assert ask[0].startswith("Where did it happen? Send the number: 1 Batken rayon")
+    assert converse(session, ctx, "1")[0].startswith("Which place in Batken rayon?")
+    ack = converse(session, ctx, "1")[0]
+    [complaint] = complaints(session)
+    assert ack.startswith(f"Complaint {complaint.reference} received.")
+    assert complaint.text == "the akim wanted money for a certificate"
+    assert (complaint.municipality_code, complaint.district_code) == ("dara", "batken-rayon")
+    assert complaint.category == "bribe" and complaint.category_guessed
+    assert complaint.jurisdiction == Jurisdiction.DISTRICT and complaint.routed_reason == "category bribe"
+    assert complaint.first_answer_due - complaint.created_at == timedelta(days=7)
+    assert complaint.resolution_due - complaint.created_at == timedelta(days=21)
+    assert f"answer by {ctx.local_day(complaint.first_answer_due):%d.%m.%Y}" in ack
+    kinds = [e.kind for e in session.exec(select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id))]
+    assert kinds == ["created", "routed"]
+    # All three SMS of the dialogue belong to the complaint; the place is remembered for next time.
+    linked = session.exec(select(InboundMessage).where(InboundMessage.complaint_id == complaint.id)).all()
+    assert len(linked) == 3
+    assert session.exec(select(Contact)).one().municipality_code == "dara"
+    # So the next complaint is a single SMS.
+    again = converse(session, ctx, "ЖАЛОБА пособие не платят три месяца")[0]
+    second = complaints(session)[1]
+    assert again.startswith(f"Жалоба {second.reference} принята")
+    assert second.reference != complaint.reference and second.category == "not_paid"
+    assert second.jurisdiction == Jurisdiction.MUNICIPALITY
+
+
+def test_keyword_alone_starts_a_dialogue_and_several_sms_join(session: Session, ctx: Context) -> None:
+    assert converse(session, ctx, "COMPLAINT") == [render(ctx, "complaints/ask_text", "en", anonymous=False)]
+    assert converse(session, ctx, "They refused my benefit.")[0].startswith("Where did it happen?")
+    assert converse(session, ctx, "The clerk said come back next year.")[0].startswith("Where did it happen?")
+    assert converse(session, ctx, "3")[0].startswith("Which place in Leilek rayon?")
+    assert converse(session, ctx, "Katran")[0].startswith("Complaint ")
+    [complaint] = complaints(session)
+    assert complaint.text == "They refused my benefit.\nThe clerk said come back next year."
+    assert complaint.municipality_code == "katran" and complaint.category == "excluded"
+
+
+def test_further_sms_within_the_window_are_appended(session: Session, ctx: Context) -> None:
+    converse(session, ctx, "HELP")
+    known_place(session)
+    reference = reference_in(converse(session, ctx, "COMPLAINT benefit not paid")[0])
+    assert converse(session, ctx, "since March, 3 children") == [
+        render(ctx, "complaints/appended", "en", reference=reference)
+    ]
+    [complaint] = complaints(session)
+    assert complaint.text == "benefit not paid\nsince March, 3 children"
+    events = session.exec(select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id)).all()
+    assert [e.kind for e in events] == ["created", "message_appended"]
+
+
+def test_acknowledgement_is_discreet(session: Session, ctx: Context) -> None:
+    converse(session, ctx, "HELP")
+    known_place(session)
+    for language, keyword in (("en", "COMPLAINT"), ("ru", "ЖАЛОБА")):
+        ack = converse(session, ctx, f"{keyword} Токтосунов из айыл окмоту взял 3000 сом")[0]
+        assert "Токтосунов" not in ack and "3000" not in ack and "окмот" not in ack.lower(), language
+
+
+def test_status_shows_state_and_latest_answer(session: Session, ctx: Context) -> None:
+    converse(session, ctx, "HELP")
+    known_place(session)
+    reference = reference_in(converse(session, ctx, "COMPLAINT not paid")[0])
+    assert converse(session, ctx, f"STATUS {reference}") == [
+        render(ctx, "status/show", "en", reference=reference, status="new", answered=False)
+    ]
+    complaint = complaints(session)[0]
+    service.add_answer(session, complaint, "Paid on 5 May, check your account.", utcnow(), officer_id=None)
+    session.commit()
+    assert converse(session, ctx, f"статус {reference}") == [
+        render(ctx, "status/show", "ru", reference=reference, status="new", answered=True),
+        render(ctx, "status/answer", "ru", text="Paid on 5 May, check your account."),
+    ]
+    # STATUS alone answers the phone's latest complaint.
+    assert converse(session, ctx, "STATUS")[0].startswith(f"Complaint {reference}")
+
+
+def test_wrong_or_foreign_references_get_one_answer(session: Session, ctx: Context) -> None:
+    converse(session, ctx, "HELP", sender=OTHER)
+    known_place(session)
+    theirs = reference_in(converse(session, ctx, "COMPLAINT not paid", sender=OTHER)[0])
+    not_found = render(ctx, "status/not_found", "en")
+    wrong_digit = theirs[:-1] + str((int(theirs[-1]) + 1) % 10)
+    assert converse(session, ctx, "HELP") == [render(ctx, "help", "en")]
+    assert converse(session, ctx, f"STATUS {theirs}") == [not_found]  # someone else's
+    assert converse(session, ctx, f"STATUS {wrong_digit}") == [not_found]  # check digit wrong
+    assert converse(session, ctx, "STATUS 1234") == [not_found]
+    assert converse(session, ctx, "STATUS abc") == [render(ctx, "status/ask", "en")]
+
+
+def test_repeated_wrong_guesses_are_slowed_down(session: Session, ctx: Context, settings: Settings) -> None:
+    converse(session, ctx, "HELP")
+    for _ in range(settings.max_status_failures_per_day):
+        assert converse(session, ctx, "STATUS 11111111") == [render(ctx, "status/not_found", "en")]
+    assert converse(session, ctx, "STATUS 11111111") == [render(ctx, "status/throttled", "en")]
+    tomorrow = utcnow() + timedelta(days=1)
+    assert converse(session, ctx, "STATUS 11111111", now=tomorrow) == [render(ctx, "status/not_found", "en")]
+
+
+def test_anonymous_complaint_keeps_no_link_to_the_phone(session: Session, ctx: Context, engine: Engine) -> None:
+    converse(session, ctx, "HELP")
+    known_place(session)
+    ack = converse(session, ctx, "ANON akim Toktosunov took 3000 som")[0]
+    reference, pin = reference_in(ack), pin_in(ack)
+    [complaint] = complaints(session)
+    assert complaint.anonymous and complaint.contact_id is None and complaint.pin_hash
+    assert pin not in (complaint.pin_hash or "")
+    contact = session.exec(select(Contact)).one()
+    # The SMS that carried it is kept (for Twilio retries) with no phone and no body.
+    messages = session.exec(select(InboundMessage).where(InboundMessage.keyword == "ANON")).all()
+    assert [(m.contact_id, m.body) for m in messages] == [(None, "")]
+    with engine.connect() as conn:
+        for table in ("complaint", "complaintevent", "rateevent", "complaintdraft", "conversation"):
+            rows = " ".join(repr(tuple(r)) for r in conn.execute(text(f"SELECT * FROM {table}")))
+            assert contact.phone_hash not in rows, table
+    linked = session.exec(select(InboundMessage).where(InboundMessage.contact_id == contact.id)).all()
+    assert all(reference not in " ".join(m.replies) and "Toktosunov" not in m.body for m in linked)
+    assert "Toktosunov" in dump(engine)  # the complaint text itself is kept for the officers
+    # STATUS with the PIN works from any phone, and leaves no trace linking that phone either.
+    assert converse(session, ctx, f"STATUS {reference} {pin}", sender=OTHER)[0].startswith(f"Complaint {reference}")
+    status_sms = session.exec(select(InboundMessage).where(InboundMessage.keyword == "STATUS")).all()
+    assert [(m.contact_id, m.body) for m in status_sms] == [(None, "")]
+    # Without the PIN, or with a wrong one, it is "not found" like any other.
+    assert converse(session, ctx, f"STATUS {reference}") == [render(ctx, "status/not_found", "en")]
+    wrong = f"{(int(pin) + 1) % 10000:04d}"
+    assert converse(session, ctx, f"STATUS {reference} {wrong}") == [render(ctx, "status/not_found", "en")]
+
+
+def test_anonymous_through_the_dialogue_unlinks_every_sms(session: Session, ctx: Context) -> None:
+    assert converse(session, ctx, "ЖАЛОБА АНОНИМ аким просил деньги")[0].startswith("Где это было?")
+    assert converse(session, ctx, "2")[0].startswith("Где именно?")
+    ack = converse(session, ctx, "0")[0]
+    [complaint] = complaints(session)
+    assert complaint.anonymous and complaint.contact_id is None
+    assert complaint.district_code == "kadamjay-rayon" and complaint.municipality_code is None
+    assert complaint.jurisdiction == Jurisdiction.OBLAST  # district-level place, accused: one level up
+    assert pin_in(ack)
+    rows = session.exec(select(InboundMessage)).all()
+    assert [(m.contact_id, m.body) for m in rows] == [(None, "")] * 3
+    assert session.exec(select(ComplaintDraft)).first() is None
+    # No append window for anonymous complaints: the next SMS is not joined to it.
+    assert converse(session, ctx, "more text") == [render(ctx, "menu", "ru")]
+
+
+def test_pin_brute_force_locks_the_reference_for_the_day(session: Session, ctx: Context, settings: Settings) -> None:
+    converse(session, ctx, "HELP")
+    known_place(session)
+    ack = converse(session, ctx, "ANON not paid")[0]
+    reference, pin = reference_in(ack), pin_in(ack)
+    wrong = [f"{(int(pin) + i) % 10000:04d}" for i in range(1, settings.max_pin_failures_per_day + 1)]
+    for i, guess in enumerate(wrong):
+        converse(session, ctx, f"STATUS {reference} {guess}", sender=f"+99670000{i:04d}")
+    assert converse(session, ctx, f"STATUS {reference} {pin}", sender="+996555999999") == [
+        render(ctx, "status/not_found", "en")
+    ]
+    later = utcnow() + timedelta(days=1)
+    reply = converse(session, ctx, f"STATUS {reference} {pin}", sender="+996555999999", now=later)[0]
+    assert reply.startswith(f"Complaint {reference}")
+
+
+def test_daily_complaint_limit(session: Session, ctx: Context, settings: Settings) -> None:
+    converse(session, ctx, "HELP")
+    known_place(session)
+    for i in range(settings.max_complaints_per_day):
+        assert converse(session, ctx, f"COMPLAINT case {i}")[0].startswith("Complaint ")
+    assert converse(session, ctx, "ANON case x") == [render(ctx, "complaints/limit", "en")]
+    assert len(complaints(session)) == settings.max_complaints_per_day
+    assert converse(session, ctx, "COMPLAINT case y", now=utcnow() + timedelta(days=1))[0].startswith("Complaint ")
+
+
+def test_empty_or_emoji_complaint_asks_for_text(session: Session, ctx: Context) -> None:
+    ask = render(ctx, "complaints/ask_text", "en", anonymous=False)
+    assert converse(session, ctx, "COMPLAINT 😡😡") == [ask]
+    assert converse(session, ctx, "   ") == [ask]
+    assert converse(session, ctx, "🙏") == [ask]
+    assert complaints(session) == []
+
+
+def test_expired_dialogue_keeps_the_draft_and_says_how_to_finish(
+    session: Session, ctx: Context, settings: Settings
+) -> None:
+    start = utcnow()
+    converse(session, ctx, "COMPLAINT they asked for a gift", now=start)
+    late = start + timedelta(minutes=settings.conversation_timeout_minutes + 1)
+    assert converse(session, ctx, "1", now=late) == [render(ctx, "complaints/draft_saved", "en")]
+    assert session.exec(select(ComplaintDraft)).one().text == "they asked for a gift"
+    assert converse(session, ctx, "COMPLAINT", now=late)[0].startswith("Where did it happen?")
+    converse(session, ctx, "5", now=late)
+    [complaint] = complaints(session)
+    assert complaint.text == "they asked for a gift" and complaint.district_code == "sulukta"
+
+
+def test_two_phones_interleaved(session: Session, ctx: Context) -> None:
+    converse(session, ctx, "COMPLAINT first phone text")
+    converse(session, ctx, "ЖАЛОБА второй телефон", sender=OTHER)
+    converse(session, ctx, "4")
+    converse(session, ctx, "5", sender=OTHER)
+    by_text = {c.text: c for c in complaints(session)}
+    assert by_text["first phone text"].district_code == "kyzyl-kiya"
+    assert by_text["второй телефон"].district_code == "sulukta"
+
+
+def test_long_complaint_is_kept_whole(session: Session, ctx: Context) -> None:
+    converse(session, ctx, "HELP")
+    known_place(session)
+    body = "ЖАЛОБА " + "я" * 1593
+    converse(session, ctx, body)
+    assert complaints(session)[0].text == "я" * 1593
+
+
+def test_same_message_sid_twice_makes_one_complaint(client: TestClient, settings: Settings, session: Session) -> None:
+    post_form(client, settings, sms_form("HELP"))
+    known_place(session)
+    form = sms_form("COMPLAINT not paid", sid=new_sid())
+    first, second = post_form(client, settings, form), post_form(client, settings, form)
+    assert first.text == second.text and "received" in first.text
+    assert len(complaints(session)) == 1
+
+
+def test_database_dump_shows_no_phone_number(
+    client: TestClient, settings: Settings, engine: Engine, session: Session
+) -> None:
+    for body in ("COMPLAINT akim took money", "1", "3", "ANON second one", "STATUS"):
+        post_form(client, settings, sms_form(body, sender=PHONE))
+    assert len(complaints(session)) == 2
+    everything = dump(engine)
+    assert "akim took money" in everything
+    assert "555123456" not in everything
