@@ -20,6 +20,7 @@ from hotline.models import (
     Complaint,
     ComplaintAnswer,
     ComplaintEvent,
+    ComplaintStatus,
     Contact,
     Jurisdiction,
     RateEvent,
@@ -248,3 +249,56 @@ def masked_phone(session: Session, ctx: Context, complaint: Complaint) -> str:
         return "anonymous"
     contact = session.get(Contact, complaint.contact_id)
     return mask_phone(ctx.vault.decrypt(contact.phone_encrypted)) if contact else "unknown"
+
+
+# The moves officers may make (new → acknowledged → investigating → resolved or rejected → closed; reopen).
+TRANSITIONS: dict[ComplaintStatus, set[ComplaintStatus]] = {
+    ComplaintStatus.NEW: {ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.INVESTIGATING, ComplaintStatus.REJECTED},
+    ComplaintStatus.ACKNOWLEDGED: {ComplaintStatus.INVESTIGATING, ComplaintStatus.RESOLVED, ComplaintStatus.REJECTED},
+    ComplaintStatus.INVESTIGATING: {ComplaintStatus.RESOLVED, ComplaintStatus.REJECTED},
+    ComplaintStatus.RESOLVED: {ComplaintStatus.CLOSED, ComplaintStatus.INVESTIGATING},
+    ComplaintStatus.REJECTED: {ComplaintStatus.CLOSED, ComplaintStatus.INVESTIGATING},
+    ComplaintStatus.CLOSED: {ComplaintStatus.INVESTIGATING},  # reopen
+}
+
+
+class InvalidTransition(ValueError):
+    """A status change the workflow does not allow."""
+
+
+def change_status(
+    session: Session,
+    complaint: Complaint,
+    new: ComplaintStatus,
+    *,
+    actor: Actor,
+    actor_id: int | None,
+    now: datetime,
+) -> None:
+    """Move a complaint along its workflow, with an audit row; refuse moves the workflow does not allow."""
+    old = ComplaintStatus(complaint.status)
+    if new not in TRANSITIONS[old]:
+        raise InvalidTransition(f"a complaint cannot go from {old} to {new}")
+    complaint.status = new
+    complaint.updated_at = now
+    session.add(complaint)
+    record_event(session, complaint, "status_changed", actor, now, actor_id=actor_id, old=old.value, new=new.value)
+
+
+def correct_category(
+    session: Session,
+    complaint: Complaint,
+    category: str,
+    *,
+    officer_id: int | None,
+    now: datetime,
+    rules: Rules | None = None,
+) -> None:
+    """An officer's correction of the guessed category, with an audit row."""
+    rules = rules or get_rules()
+    if category not in rules.categories:
+        raise ValueError(f"unknown category {category}")
+    old = complaint.category
+    complaint.category, complaint.category_guessed, complaint.updated_at = category, False, now
+    session.add(complaint)
+    record_event(session, complaint, "category_changed", Actor.OFFICER, now, actor_id=officer_id, old=old, new=category)
