@@ -61,6 +61,19 @@ class Settings(BaseSettings):
     max_status_failures_per_day: int = Field(default=5, ge=1)
     max_pin_failures_per_day: int = Field(default=10, ge=1)
     default_oblast: str = "batken"
+    # Outbound messaging (issue #4).
+    sms_backend: Literal["auto", "twilio", "console"] = "auto"
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_messaging_service_sid: str = ""
+    send_rate_segments_per_second: float = Field(default=1.0, gt=0)
+    validity_period_seconds: int = Field(default=14_400, ge=1, le=36_000)
+    quiet_hours_start: str = "21:00"
+    quiet_hours_end: str = "08:00"
+    dispatch_interval_seconds: float = Field(default=2.0, gt=0)
+    dispatch_batch: int = Field(default=50, ge=1)
+    lease_seconds: int = Field(default=120, ge=5)
+    max_send_attempts: int = Field(default=8, ge=1)
+    scheduler_in_process: bool = False
     max_request_bytes: int = Field(default=64 * 1024, ge=1024)
     dev_secrets_file: Path = ROOT / "var" / "dev-secrets.json"
     templates_dir: Path = ROOT / "message_templates"

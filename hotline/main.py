@@ -13,6 +13,7 @@ from hotline import health
 from hotline.config import Settings, resolve_secrets
 from hotline.context import build_context
 from hotline.db import get_engine, migrate
+from hotline.messaging import routes as messaging_routes
 from hotline.sms import routes as sms_routes
 from hotline.sms import simulator
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = get_engine(settings.database_url)
     app.include_router(health.router)
     app.include_router(sms_routes.router)
+    app.include_router(messaging_routes.router)
     if settings.simulator_enabled:
         app.include_router(simulator.router)
     return app

@@ -178,3 +178,64 @@ class RateEvent(SQLModel, table=True):
     day: date = Field(index=True)
 
     __table_args__ = (sa.Index("ix_rateevent_kind_key_day", "kind", "key", "day"),)
+
+
+class Purpose(StrEnum):
+    """Why a message goes out; decides its priority and whether quiet hours apply."""
+
+    REPLY = "reply"
+    ALERT = "alert"
+    COMPLAINT_UPDATE = "complaint_update"
+    REMINDER = "reminder"
+    STOP_CONFIRMATION = "stop_confirmation"
+
+
+class OutboundStatus(StrEnum):
+    """Where an outbound message is; the order of the delivery statuses never goes backwards."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class OutboundMessage(SQLModel, table=True):
+    """The outbox: one SMS to send, with everything needed to send it once, in time, within limits."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=160, unique=True)
+    purpose: Purpose = Field(sa_type=sa.String(24))
+    priority: int = Field(index=True)  # lower goes first: answers before reminders
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    recipient_encrypted: str = Field(sa_type=sa.Text)
+    language: str = Field(max_length=2)
+    body: str = Field(sa_type=sa.Text)
+    segments: int
+    encoding: str = Field(max_length=8)
+    not_before: datetime = _ts(default_factory=utcnow)
+    expires_at: datetime | None = _ts(default=None, nullable=True)
+    status: OutboundStatus = Field(default=OutboundStatus.PENDING, sa_type=sa.String(16))
+    attempts: int = 0
+    next_attempt_at: datetime = _ts(default_factory=utcnow)
+    lease_until: datetime | None = _ts(default=None, nullable=True)
+    # Set when a dispatcher claims the message; a dispatcher only sends what it still holds the claim for.
+    claim_token: str | None = Field(default=None, max_length=32)
+    provider_sid: str | None = Field(default=None, max_length=64, unique=True)
+    last_error_code: str | None = Field(default=None, max_length=16)
+    last_error: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _ts(default_factory=utcnow)
+    sent_at: datetime | None = _ts(default=None, nullable=True)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+    __table_args__ = (sa.Index("ix_outboundmessage_due", "status", "priority", "next_attempt_at"),)
+
+
+class SenderClock(SQLModel, table=True):
+    """The rate limit shared by every dispatcher: the earliest time the sender may start its next segment."""
+
+    sender: str = Field(max_length=64, primary_key=True)
+    next_free: float = 0.0  # Unix time; each send pushes it on by segments / rate

@@ -1,0 +1,174 @@
+"""The outbox: putting messages in (idempotently), and the operators' view of it."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from hotline.content import TextTooLong
+from hotline.context import Context
+from hotline.messaging.segments import count_segments
+from hotline.models import Contact, OutboundMessage, OutboundStatus, Purpose, utcnow
+
+PRIORITY = {
+    Purpose.STOP_CONFIRMATION: 0,
+    Purpose.REPLY: 0,
+    Purpose.ALERT: 1,
+    Purpose.COMPLAINT_UPDATE: 2,
+    Purpose.REMINDER: 3,
+}
+# An immediate answer to the family's own message may go at night; nothing else may.
+QUIET_HOURS_EXEMPT = {Purpose.REPLY, Purpose.STOP_CONFIRMATION}
+
+
+def enqueue(
+    session: Session,
+    ctx: Context,
+    *,
+    contact: Contact,
+    text: str,
+    purpose: Purpose,
+    key: str,
+    language: str | None = None,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
+) -> OutboundMessage:
+    """Put one message in the outbox; a second call with the same key returns the first message unchanged."""
+    existing = session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).first()
+    if existing is not None:
+        return existing
+    count = count_segments(text)
+    if count.segments > ctx.settings.max_segments:
+        raise TextTooLong(f"{count.segments} segments (budget {ctx.settings.max_segments})")
+    now = now or utcnow()
+    message = OutboundMessage(
+        idempotency_key=key,
+        purpose=purpose,
+        priority=PRIORITY[purpose],
+        contact_id=contact.id,
+        recipient_encrypted=contact.phone_encrypted,
+        language=language or contact.language,
+        body=text,
+        segments=count.segments,
+        encoding=count.encoding,
+        not_before=not_before or now,
+        next_attempt_at=not_before or now,
+        expires_at=expires_at,
+        created_at=now,
+        updated_at=now,
+    )
+    if contact.opted_out_at is not None and purpose != Purpose.STOP_CONFIRMATION:
+        # Kept, never sent: the family said STOP.
+        message.status, message.last_error = OutboundStatus.CANCELLED, "recipient opted out"
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        # A concurrent caller with the same key won: return its message.
+        return session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).one()
+    return message
+
+
+def cancel_pending(session: Session, contact_id: int, reason: str, now: datetime) -> int:
+    """Cancel every message still waiting for a contact (after STOP), except the STOP confirmation itself."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(
+            col(OutboundMessage.contact_id) == contact_id,
+            col(OutboundMessage.status) == OutboundStatus.PENDING,
+            col(OutboundMessage.purpose) != Purpose.STOP_CONFIRMATION,
+        )
+        .values(status=OutboundStatus.CANCELLED, last_error=reason, updated_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    """How many messages are in each status (the CLI and /metrics show this)."""
+    rows = session.exec(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status))
+    return {str(status): int(n) for status, n in rows}
+
+
+def retry_now(session: Session, now: datetime) -> int:
+    """Make every message waiting for a retry due at once (after an outage is fixed)."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(col(OutboundMessage.status) == OutboundStatus.PENDING, col(OutboundMessage.next_attempt_at) > now)
+        .values(next_attempt_at=now, updated_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def cancel_by_key(session: Session, key: str, now: datetime) -> bool:
+    """Cancel one waiting message by its idempotency key; False if none is waiting."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(col(OutboundMessage.idempotency_key) == key, col(OutboundMessage.status) == OutboundStatus.PENDING)
+        .values(status=OutboundStatus.CANCELLED, last_error="cancelled by operator", updated_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def in_quiet_hours(moment: datetime, tz: ZoneInfo, start: str, end: str) -> bool:
+    """True between `start` and `end` local time (a window that may cross midnight)."""
+    local = moment.astimezone(tz).time()
+    begin, finish = _clock(start), _clock(end)
+    if begin <= finish:
+        return begin <= local < finish
+    return local >= begin or local < finish
+
+
+def quiet_hours_end(moment: datetime, tz: ZoneInfo, start: str, end: str) -> datetime:
+    """When the quiet hours that contain `moment` end (the moment itself outside them)."""
+    if not in_quiet_hours(moment, tz, start, end):
+        return moment
+    local = moment.astimezone(tz)
+    finish = _clock(end)
+    candidate = local.replace(hour=finish.hour, minute=finish.minute, second=0, microsecond=0)
+    if candidate <= local:
+        candidate += timedelta(days=1)
+    return candidate
+
+
+# Twilio's statuses mapped to ours, with a rank: a callback only ever moves a message forward.
+_PROVIDER_STATUS: dict[str, tuple[OutboundStatus, int]] = {
+    "accepted": (OutboundStatus.SENDING, 1),
+    "scheduled": (OutboundStatus.SENDING, 1),
+    "queued": (OutboundStatus.SENDING, 1),
+    "sending": (OutboundStatus.SENDING, 1),
+    "sent": (OutboundStatus.SENT, 2),
+    "delivered": (OutboundStatus.DELIVERED, 3),
+    "read": (OutboundStatus.DELIVERED, 3),
+    "undelivered": (OutboundStatus.UNDELIVERED, 3),
+    "failed": (OutboundStatus.FAILED, 3),
+    "canceled": (OutboundStatus.CANCELLED, 3),
+}
+_RANK = {OutboundStatus.SENDING: 1, OutboundStatus.SENT: 2}  # anything else is final (rank 3)
+
+
+def record_delivery_status(
+    session: Session, *, provider_sid: str, provider_status: str, error_code: str | None, now: datetime
+) -> OutboundMessage | None:
+    """Apply a status callback; repeats and late arrivals change nothing. None for an unknown message id."""
+    message = session.exec(select(OutboundMessage).where(OutboundMessage.provider_sid == provider_sid)).first()
+    if message is None:
+        return None
+    mapped = _PROVIDER_STATUS.get(provider_status.strip().lower())
+    current_rank = _RANK.get(OutboundStatus(message.status), 3)
+    if mapped is not None and mapped[1] > current_rank:
+        message.status = mapped[0]
+        if error_code:
+            message.last_error_code = error_code[:16]
+        message.updated_at = now
+        session.add(message)
+    return message

@@ -1,0 +1,215 @@
+"""A small local Twilio: the Messages resource of the 2010-04-01 API as its OpenAPI spec describes it.
+
+The real twilio client talks to it over HTTP (hotline.messaging.sender.BaseUrlHttpClient). Tests tell it to
+answer with an error code, to fail for a while, or to answer slowly."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from hotline.messaging.segments import count_segments
+
+API = "/2010-04-01/Accounts/"
+
+
+@dataclass
+class Failure:
+    """How to answer the next requests instead of accepting them."""
+
+    status: int
+    code: int | None
+    message: str
+    remaining: int  # how many requests to fail; -1 for all
+
+
+@dataclass
+class FakeTwilio:
+    """State of the fake: accepted messages, credentials, and scripted failures."""
+
+    account_sid: str
+    auth_token: str
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    delay_seconds: float = 0.0
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+
+    def fail(self, status: int, code: int | None = None, message: str = "scripted failure", times: int = 1) -> None:
+        """Answer the next `times` creations with this error (-1: until told otherwise)."""
+        with self.lock:
+            self.failures.append(Failure(status, code, message, times))
+
+    def recover(self) -> None:
+        """Stop failing."""
+        with self.lock:
+            self.failures.clear()
+
+    def sent_to(self, to: str) -> list[dict[str, Any]]:
+        """Accepted messages for one number."""
+        with self.lock:
+            return [m for m in self.messages if m["to"] == to]
+
+    def _next_failure(self) -> Failure | None:
+        with self.lock:
+            if not self.failures:
+                return None
+            failure = self.failures[0]
+            if failure.remaining > 0:
+                failure.remaining -= 1
+                if failure.remaining == 0:
+                    self.failures.pop(0)
+            return failure
+
+
+def _error(status: int, code: int | None, message: str) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeTwilio
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _send(self, status: int, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _authorised(self, account_sid: str) -> bool:
+        expected = base64.b64encode(f"{self.fake.account_sid}:{self.fake.auth_token}".encode()).decode()
+        return self.headers.get("Authorization") == f"Basic {expected}" and account_sid == self.fake.account_sid
+
+    def _route(self) -> str | None:
+        path = urlparse(self.path).path
+        if not (path.startswith(API) and path.endswith("/Messages.json")):
+            self._send(404, _error(404, 20404, "The requested resource was not found"))
+            return None
+        account_sid = path[len(API) : -len("/Messages.json")]
+        if not self._authorised(account_sid):
+            self._send(401, _error(401, 20003, "Authenticate"))
+            return None
+        return account_sid
+
+    def do_POST(self) -> None:
+        self.fake.requests += 1
+        account_sid = self._route()
+        if account_sid is None:
+            return
+        length = int(self.headers.get("Content-Length", "0"))
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode(), keep_blank_values=True).items()}
+        if self.fake.delay_seconds:
+            time.sleep(self.fake.delay_seconds)
+        failure = self.fake._next_failure()
+        if failure is not None:
+            self._send(failure.status, _error(failure.status, failure.code, failure.message))
+            return
+        if not form.get("To"):
+            self._send(400, _error(400, 21604, "A 'To' phone number is required."))
+            return
+        if not form.get("From") and not form.get("MessagingServiceSid"):
+            self._send(400, _error(400, 21603, "A 'From' phone number is required."))
+            return
+        if not form.get("Body"):
+            self._send(400, _error(400, 21602, "Message body is required."))
+            return
+        now = format_datetime(datetime.now(UTC), usegmt=True)
+        sid = "SM" + secrets.token_hex(16)
+        message = {
+            "account_sid": account_sid,
+            "api_version": "2010-04-01",
+            "body": form["Body"],
+            "date_created": now,
+            "date_sent": now,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "num_media": "0",
+            "num_segments": str(count_segments(form["Body"]).segments),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": {},
+            "to": form["To"],
+            "uri": f"{API}{account_sid}/Messages/{sid}.json",
+            "status_callback": form.get("StatusCallback"),
+            "validity_period": form.get("ValidityPeriod"),
+            "received_at": time.time(),
+        }
+        with self.fake.lock:
+            self.fake.messages.append(message)
+        self._send(
+            201, {k: v for k, v in message.items() if k not in ("status_callback", "validity_period", "received_at")}
+        )
+
+    def do_GET(self) -> None:
+        account_sid = self._route()
+        if account_sid is None:
+            return
+        query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
+        with self.fake.lock:
+            found = [m for m in self.fake.messages if not query.get("To") or m["to"] == query["To"]]
+        after = query.get("DateSent>")
+        if after:
+            since = datetime.fromisoformat(after.replace("Z", "+00:00"))
+            found = [m for m in found if parsedate_to_datetime(m["date_sent"]) >= since.replace(microsecond=0)]
+        uri = f"{API}{account_sid}/Messages.json"
+        page = [
+            {k: v for k, v in m.items() if k not in ("status_callback", "validity_period", "received_at")}
+            for m in found
+        ]
+        self._send(
+            200,
+            {
+                "messages": page,
+                "end": max(len(page) - 1, 0),
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": 50,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            },
+        )
+
+
+@contextmanager
+def running_fake_twilio(account_sid: str, auth_token: str) -> Iterator[FakeTwilio]:
+    """Serve a fake Twilio on a free local port for the duration of the block."""
+    fake = FakeTwilio(account_sid, auth_token)
+    handler = type("Handler", (_Handler,), {"fake": fake})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
