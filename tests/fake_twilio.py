@@ -136,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         now = format_datetime(datetime.now(UTC), usegmt=True)
         sid = "SM" + secrets.token_hex(16)
-        message = {
+        message: dict[str, Any] = {
             "account_sid": account_sid,
             "api_version": "2010-04-01",
             "body": form["Body"],

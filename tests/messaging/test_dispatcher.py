@@ -57,7 +57,8 @@ def put(
     text: str,
     purpose: Purpose = Purpose.REMINDER,
     key: str | None = None,
-    **kwargs: object,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
 ) -> OutboundMessage:
     message = outbox.enqueue(
         session,
@@ -67,8 +68,9 @@ def put(
         purpose=purpose,
         key=key or text,
         now=MORNING - timedelta(minutes=1),
-        **kwargs,
-    )  # type: ignore[arg-type]
+        not_before=not_before,
+        expires_at=expires_at,
+    )
     session.commit()
     return message
 
