@@ -18,7 +18,8 @@ install: $(STAMP)
 ## Serve on http://127.0.0.1:8000 in development mode, with the simulator at /simulator.
 run: install
 	HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/hotline migrate
-	HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/hotline serve
+	HOTLINE_ENV=$${HOTLINE_ENV:-development} HOTLINE_SCHEDULER_IN_PROCESS=$${HOTLINE_SCHEDULER_IN_PROCESS:-true} \
+		$(BIN)/hotline serve
 
 ## ruff, mypy --strict and the whole pytest suite (PostgreSQL too when HOTLINE_TEST_POSTGRES_URL is set).
 test: install lint typecheck pytest

@@ -17,13 +17,16 @@ from hotline.complaints import service as complaint_service
 from hotline.config import ConfigError, Settings, get_settings
 from hotline.context import build_context
 from hotline.db import get_engine, migrate, session_scope
-from hotline.models import Contact, InboundMessage
+from hotline.messaging import outbox
+from hotline.models import Contact, InboundMessage, utcnow
 
 app = typer.Typer(help="Batken hotline: SMS and voice hotline for families.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys for phone numbers.", no_args_is_help=True)
+outbox_app = typer.Typer(help="The outbound message queue.", no_args_is_help=True)
 complaints_app = typer.Typer(help="Complaints, for operators without the admin page.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(complaints_app, name="complaints")
+app.add_typer(outbox_app, name="outbox")
 
 
 def _settings() -> Settings:
@@ -129,6 +132,51 @@ def keys_rotate() -> None:
             session.add(message)
             messages += 1
     typer.echo(f"re-encrypted {contacts} contacts and {messages} messages with the newest key")
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the periodic jobs (outbox dispatch, and the jobs later issues add) in this process until stopped."""
+    from hotline.scheduler import build_scheduler
+
+    settings = _settings()
+    migrate(settings.database_url)
+    typer.echo("scheduler running; Ctrl-C stops it")
+    try:
+        build_scheduler(settings, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        typer.echo("scheduler stopped")
+
+
+@outbox_app.command("status")
+def outbox_status() -> None:
+    """Count outbound messages by status."""
+    settings = _settings()
+    with session_scope(get_engine(settings.database_url)) as session:
+        counts = outbox.counts_by_status(session)
+    if not counts:
+        typer.echo("outbox is empty")
+    for status, count in sorted(counts.items()):
+        typer.echo(f"{status:<12} {count}")
+
+
+@outbox_app.command("retry")
+def outbox_retry() -> None:
+    """Make every message waiting for a retry due now (after an outage is over)."""
+    settings = _settings()
+    with session_scope(get_engine(settings.database_url)) as session:
+        typer.echo(f"{outbox.retry_now(session, utcnow())} messages will be retried now")
+
+
+@outbox_app.command("cancel")
+def outbox_cancel(key: Annotated[str, typer.Argument(help="The message's idempotency key.")]) -> None:
+    """Cancel one waiting message by its idempotency key."""
+    settings = _settings()
+    with session_scope(get_engine(settings.database_url)) as session:
+        if not outbox.cancel_by_key(session, key, utcnow()):
+            typer.secho(f"no waiting message with key {key}", fg="red", err=True)
+            raise typer.Exit(1)
+    typer.echo(f"cancelled {key}")
 
 
 @complaints_app.command("list")

@@ -10,10 +10,13 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from hotline import health
+from hotline import metrics as metrics_routes
 from hotline.config import Settings, resolve_secrets
 from hotline.context import build_context
 from hotline.db import get_engine, migrate
 from hotline.messaging import routes as messaging_routes
+from hotline.metrics import WebhookMetrics, registry_for
+from hotline.scheduler import build_scheduler
 from hotline.sms import routes as sms_routes
 from hotline.sms import simulator
 
@@ -30,12 +33,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await run_in_threadpool(migrate, settings.database_url)
         if settings.development:
             log.warning("development mode: simulator at %s/simulator", settings.public_url.rstrip("/"))
-        yield
+        scheduler = build_scheduler(settings, blocking=False) if settings.scheduler_in_process else None
+        if scheduler is not None:
+            scheduler.start()
+            log.info("scheduler running in this process (HOTLINE_SCHEDULER_IN_PROCESS)")
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)
 
     app = FastAPI(title="Batken hotline", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.ctx = build_context(settings)
     app.state.engine = get_engine(settings.database_url)
+    app.state.metrics = registry_for(app.state.engine)
     app.include_router(health.router)
+    app.include_router(metrics_routes.router)
+    app.add_middleware(WebhookMetrics)
+
     app.include_router(sms_routes.router)
     app.include_router(messaging_routes.router)
     if settings.simulator_enabled:

@@ -24,3 +24,11 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path, settings
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json() == {"status": "database unreachable"}
+
+
+def test_metrics_show_outbox_state_and_webhook_answers(client: TestClient) -> None:
+    client.post("/twilio/sms", data={"Body": "x"})  # unsigned: 403
+    text = client.get("/metrics").text
+    assert 'hotline_outbox_messages{status="pending"} 0.0' in text
+    assert "hotline_outbox_due 0.0" in text
+    assert 'hotline_webhook_requests_total{route="/twilio/sms",status="403"}' in text

@@ -34,7 +34,10 @@ def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
             {"district": d, "municipalities": places.municipalities[d.code]} for d in places.districts
         ],
         # The longest acknowledgement: anonymous, with a PIN, a due date with two-digit day and month.
-        "complaints/ack": [{"reference": "12345678", "pin": pin, "due": date(2026, 12, 31)} for pin in (None, "0123")],
+        "complaints/ack": [
+            {"reference": "12345678", "pin": pin, "due": date(2026, 12, 31), "window_minutes": 30}
+            for pin in (None, "0123")
+        ],
         "complaints/appended": [{"reference": "12345678"}],
         "status/show": [
             {"reference": "12345678", "status": s, "answered": a} for s in ComplaintStatus for a in (False, True)

@@ -144,7 +144,8 @@ def _file(turn: Turn, draft: ComplaintDraft, place: Place, conversation: Convers
     elif conversation is not None:
         turn.session.delete(conversation)
     due = turn.ctx.local_day(complaint.first_answer_due)
-    return turn.say("complaints/ack", reference=complaint.reference, pin=filed.pin, due=due)
+    window = turn.ctx.settings.conversation_timeout_minutes
+    return turn.say("complaints/ack", reference=complaint.reference, pin=filed.pin, due=due, window_minutes=window)
 
 
 def _append(turn: Turn, conversation: Conversation, body: str) -> Answer:

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from hotline.context import Context
 from hotline.messaging.outbox import QUIET_HOURS_EXEMPT, cancel_pending, in_quiet_hours
 from hotline.messaging.sender import Sender, SendResult
+from hotline.metrics import SEND_RESULTS, SEND_SECONDS
 from hotline.models import Contact, OutboundMessage, OutboundStatus, SenderClock, utcnow
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,9 @@ def deliver(
                 if start > clock():
                     sleep(start - clock())
                 callback = f"{settings.public_url.rstrip('/')}/twilio/status"
-                result = sender.send(to, message.body, callback)
+                with SEND_SECONDS.time():
+                    result = sender.send(to, message.body, callback)
+                SEND_RESULTS.labels("ok" if result.ok else "temporary" if result.temporary else "failed").inc()
                 _record(session, message, contact, result, now, settings.max_send_attempts, report)
         session.add(message)
         session.commit()

@@ -1,0 +1,55 @@
+"""Periodic jobs with APScheduler: `hotline scheduler` in its own process, or inside `hotline serve`."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from hotline.config import Settings
+from hotline.context import build_context
+from hotline.db import get_engine
+from hotline.messaging.dispatcher import RateLimiter, dispatch_once
+from hotline.messaging.sender import make_sender
+
+log = logging.getLogger(__name__)
+MAX_DRAIN_SECONDS = 30.0
+
+
+def sender_key(settings: Settings) -> str:
+    """The rate limit is per sender: the messaging service, else the number, else the console."""
+    return settings.twilio_messaging_service_sid or settings.twilio_from_number or "console"
+
+
+def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
+    """A scheduler with every periodic job; each job is safe to run in two processes at once on PostgreSQL."""
+    engine = get_engine(settings.database_url)
+    ctx = build_context(settings)
+    sender = make_sender(settings)
+    limiter = RateLimiter(engine, sender_key(settings), settings.send_rate_segments_per_second)
+
+    def dispatch() -> None:
+        # Drain what is due, in batches, but give the scheduler back its thread now and then.
+        started = time.monotonic()
+        while time.monotonic() - started < MAX_DRAIN_SECONDS:
+            report = dispatch_once(engine, ctx, sender, limiter)
+            if report.claimed:
+                log.info("dispatch: %s", report)
+            if report.claimed == 0:
+                return
+
+    scheduler: BaseScheduler = (
+        BlockingScheduler(timezone=settings.timezone) if blocking else BackgroundScheduler(timezone=settings.timezone)
+    )
+    scheduler.add_job(
+        dispatch,
+        "interval",
+        seconds=settings.dispatch_interval_seconds,
+        id="dispatch",
+        max_instances=1,
+        coalesce=True,
+    )
+    return scheduler
