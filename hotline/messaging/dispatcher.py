@@ -27,6 +27,8 @@ from hotline.models import Contact, OutboundMessage, OutboundStatus, SenderClock
 
 log = logging.getLogger(__name__)
 RECLAIMED = "lease_expired"  # last_error_code of a message whose earlier attempt may have reached the provider
+# Earlier attempts that may have reached the provider without us hearing back: look before resending.
+AMBIGUOUS = {RECLAIMED, "network"}
 
 
 @dataclass
@@ -170,7 +172,7 @@ def deliver(
         else:
             to = ctx.vault.decrypt(message.recipient_encrypted)
             already = None
-            if message.last_error_code == RECLAIMED:
+            if message.last_error_code in AMBIGUOUS:
                 # The last attempt died after claiming: it may have reached the provider. Ask before resending.
                 already = sender.find_sent(to, message.body, message.created_at - timedelta(minutes=1))
             if already is not None:
