@@ -166,15 +166,20 @@ def test_twilio_down_for_a_while_then_back(
     assert_each_sent_once(fake, count)
 
 
-def test_slow_twilio_is_a_temporary_failure(
+def test_timeout_is_retried_without_sending_twice(
     settings: Settings, fake: FakeTwilio, session: Session, engine: Engine, ctx: Context
 ) -> None:
     fill_outbox(session, ctx, 1)
     tctx = build_context(settings.model_copy(update={"twilio_api_url": fake.url}))
-    fake.delay_seconds = 1.0
-    report = dispatch_once(
-        engine, tctx, TwilioSender(tctx.settings, timeout=0.2), RateLimiter(engine, "slow", 10), sleep=lambda _: None
-    )
-    assert report.retried == 1
+    sender, limiter = TwilioSender(tctx.settings, timeout=0.2), RateLimiter(engine, "slow", 10)
+    fake.delay_seconds = 0.6
+    assert dispatch_once(engine, tctx, sender, limiter, sleep=lambda _: None).retried == 1
     with Session(engine) as fresh:
         assert fresh.exec(select(OutboundMessage)).one().last_error_code == "network"
+        time.sleep(0.8)  # the slow request did reach Twilio after we gave up on it
+        outbox.retry_now(fresh, utcnow())
+        fresh.commit()
+    fake.delay_seconds = 0
+    report = dispatch_once(engine, tctx, sender, limiter, sleep=lambda _: None)
+    assert (report.reconciled, report.sent) == (1, 0)
+    assert_each_sent_once(fake, 1)
