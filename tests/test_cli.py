@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from typer.testing import CliRunner
 from hotline.cli import app
 from hotline.config import Settings, get_settings
 from hotline.context import build_context
-from hotline.models import Contact, InboundMessage
+from hotline.messaging import outbox
+from hotline.models import Contact, InboundMessage, Purpose, utcnow
 
 runner = CliRunner()
 
@@ -111,3 +113,27 @@ def test_complaints_list_and_show_for_operators(env: Settings) -> None:
     anonymous = runner.invoke(app, ["complaints", "show", lines[0].split()[0]])
     assert "From: anonymous" in anonymous.stdout
     assert runner.invoke(app, ["complaints", "show", "00000000"]).exit_code == 1
+
+
+def test_outbox_commands(env: Settings, engine: Engine) -> None:
+    assert runner.invoke(app, ["outbox", "status"]).stdout.strip() == "outbox is empty"
+    ctx = build_context(env)
+    with Session(engine) as session:
+        contact = Contact(phone_hash="c" * 64, phone_encrypted=ctx.vault.encrypt("+996555123456"), language="ru")
+        session.add(contact)
+        session.flush()
+        for key in ("a", "b"):
+            outbox.enqueue(
+                session,
+                ctx,
+                contact=contact,
+                text=key,
+                purpose=Purpose.REMINDER,
+                key=key,
+                not_before=utcnow() + timedelta(hours=1),
+            )
+        session.commit()
+    assert runner.invoke(app, ["outbox", "cancel", "a"]).stdout.strip() == "cancelled a"
+    assert runner.invoke(app, ["outbox", "cancel", "a"]).exit_code == 1
+    assert runner.invoke(app, ["outbox", "status"]).stdout.split() == ["cancelled", "1", "pending", "1"]
+    assert "1 messages will be retried now" in runner.invoke(app, ["outbox", "retry"]).stdout

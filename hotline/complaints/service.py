@@ -15,6 +15,7 @@ from hotline.complaints.categories import Category, Rules, get_rules
 from hotline.complaints.places import Gazetteer, Place, get_gazetteer
 from hotline.complaints.reference import is_valid_reference, new_pin, new_reference, pin_hash
 from hotline.context import Context
+from hotline.messaging.outbox import enqueue
 from hotline.models import (
     Actor,
     Complaint,
@@ -23,6 +24,7 @@ from hotline.models import (
     ComplaintStatus,
     Contact,
     Jurisdiction,
+    Purpose,
     RateEvent,
 )
 from hotline.phones import mask_phone
@@ -157,10 +159,34 @@ def append_text(session: Session, complaint: Complaint, text: str, now: datetime
     record_event(session, complaint, "message_appended", Actor.FAMILY, now, chars=len(text))
 
 
-def add_answer(session: Session, complaint: Complaint, text: str, now: datetime, officer_id: int | None) -> None:
-    """Store an officers' answer for the family (shown on their next STATUS)."""
-    session.add(ComplaintAnswer(complaint_id=complaint.id or 0, text=text, created_at=now, officer_id=officer_id))
-    record_event(session, complaint, "answered", Actor.OFFICER, now, actor_id=officer_id)
+ANSWER_VALID_DAYS = 3  # an answer not delivered within 3 days waits for the family's next STATUS instead
+
+
+def add_answer(
+    session: Session, ctx: Context, complaint: Complaint, text: str, now: datetime, officer_id: int | None
+) -> ComplaintAnswer:
+    """Store an officers' answer; a named complainant also gets it by SMS, the number decrypted only to send.
+
+    Anonymous complainants see it on their next STATUS. Raises TextTooLong (nothing stored) past the budget."""
+    answer = ComplaintAnswer(complaint_id=complaint.id or 0, text=text, created_at=now, officer_id=officer_id)
+    session.add(answer)
+    session.flush()
+    record_event(session, complaint, "answered", Actor.OFFICER, now, actor_id=officer_id, answer_id=answer.id)
+    contact = session.get(Contact, complaint.contact_id) if complaint.contact_id and not complaint.anonymous else None
+    if contact is not None:
+        sms = ctx.texts.render("complaints/update", complaint.language, reference=complaint.reference, text=text)
+        enqueue(
+            session,
+            ctx,
+            contact=contact,
+            text=sms.text,
+            purpose=Purpose.COMPLAINT_UPDATE,
+            key=f"complaint:{complaint.id}:answer:{answer.id}",
+            language=complaint.language,
+            expires_at=now + timedelta(days=ANSWER_VALID_DAYS),
+            now=now,
+        )
+    return answer
 
 
 def latest_answer(session: Session, complaint: Complaint) -> ComplaintAnswer | None:

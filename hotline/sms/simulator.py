@@ -12,10 +12,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from sqlmodel import col, select
 
 from hotline.config import Settings
 from hotline.context import Context, get_context
+from hotline.db import SessionDep
 from hotline.messaging.segments import count_segments
+from hotline.models import OutboundMessage
+from hotline.phones import InvalidPhone, normalise_phone
+from hotline.sms.service import find_contact
 from hotline.webhooks import sign
 
 router = APIRouter()
@@ -63,6 +68,36 @@ class SimulatedSms(BaseModel):
 
     sender: str = Field(min_length=1, max_length=32)
     body: str = Field(max_length=1600)
+
+
+@router.get("/simulator/outbox")
+def simulator_outbox(sender: str, session: SessionDep, ctx: ContextDep) -> JSONResponse:
+    """Messages the outbox holds for a phone (with the console backend, this is where they "arrive")."""
+    try:
+        phone = normalise_phone(sender)
+    except InvalidPhone:
+        return JSONResponse({"messages": []})
+    contact = find_contact(session, ctx, phone)
+    if contact is None:
+        return JSONResponse({"messages": []})
+    rows = session.exec(
+        select(OutboundMessage)
+        .where(OutboundMessage.contact_id == contact.id)
+        .order_by(col(OutboundMessage.created_at), col(OutboundMessage.id))
+        .limit(100)
+    )
+    messages = [
+        {
+            "id": m.id,
+            "text": m.body,
+            "status": str(m.status),
+            "purpose": str(m.purpose),
+            "segments": m.segments,
+            "encoding": m.encoding,
+        }
+        for m in rows
+    ]
+    return JSONResponse({"messages": messages})
 
 
 @router.get("/simulator", response_class=HTMLResponse)

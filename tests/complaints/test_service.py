@@ -7,8 +7,9 @@ from sqlmodel import Session, col, select
 
 from hotline.complaints import service
 from hotline.complaints.places import get_gazetteer
+from hotline.content import TextTooLong
 from hotline.context import Context
-from hotline.models import Actor, Complaint, ComplaintEvent, ComplaintStatus, Contact, utcnow
+from hotline.models import Actor, Complaint, ComplaintEvent, ComplaintStatus, Contact, OutboundMessage, utcnow
 
 
 def new_complaint(session: Session, ctx: Context) -> Complaint:
@@ -71,3 +72,41 @@ def test_category_correction_is_audited(session: Session, ctx: Context) -> None:
     assert kinds(session, complaint) == ["created", "category_changed"]
     with pytest.raises(ValueError, match="unknown category"):
         service.correct_category(session, complaint, "nonsense", officer_id=3, now=utcnow())
+
+
+def test_answer_reaches_a_named_complainant_by_sms_without_anyone_reading_the_number(
+    session: Session, ctx: Context
+) -> None:
+    complaint = new_complaint(session, ctx)
+    service.add_answer(session, ctx, complaint, "Выплата будет 5 мая.", utcnow(), officer_id=4)
+    session.commit()
+    [message] = session.exec(select(OutboundMessage)).all()
+    assert message.body == f"Жалоба {complaint.reference}: Выплата будет 5 мая."
+    assert (message.purpose, message.contact_id, message.language) == ("complaint_update", complaint.contact_id, "ru")
+    assert "555123456" not in message.recipient_encrypted
+    assert ctx.vault.decrypt(message.recipient_encrypted) == "+996555123456"
+    assert message.expires_at is not None
+    assert kinds(session, complaint) == ["created", "answered"]
+
+
+def test_answer_to_an_anonymous_complaint_waits_in_its_record(session: Session, ctx: Context) -> None:
+    contact = Contact(phone_hash="a" * 64, phone_encrypted=ctx.vault.encrypt("+996555000001"), language="ky")
+    session.add(contact)
+    session.flush()
+    filed = service.file_complaint(
+        session, ctx, contact=contact, text="пара", anonymous=True, place=get_gazetteer().get("dara"), now=utcnow()
+    )
+    service.add_answer(session, ctx, filed.complaint, "Текшерилүүдө.", utcnow(), officer_id=4)
+    session.commit()
+    assert session.exec(select(OutboundMessage)).all() == []
+    answer = service.latest_answer(session, filed.complaint)
+    assert answer is not None and answer.text == "Текшерилүүдө."
+
+
+def test_answer_over_the_sms_budget_is_refused_whole(session: Session, ctx: Context) -> None:
+    complaint = new_complaint(session, ctx)
+    with pytest.raises(TextTooLong):
+        service.add_answer(session, ctx, complaint, "я" * 200, utcnow(), officer_id=4)
+    session.rollback()
+    assert service.latest_answer(session, complaint) is None
+    assert kinds(session, complaint) == ["created"]

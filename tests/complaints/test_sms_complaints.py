@@ -127,7 +127,7 @@ def test_status_shows_state_and_latest_answer(session: Session, ctx: Context) ->
         render(ctx, "status/show", "en", reference=reference, status="new", answered=False)
     ]
     complaint = complaints(session)[0]
-    service.add_answer(session, complaint, "Paid on 5 May, check your account.", utcnow(), officer_id=None)
+    service.add_answer(session, ctx, complaint, "Paid on 5 May, check your account.", utcnow(), officer_id=None)
     session.commit()
     assert converse(session, ctx, f"статус {reference}") == [
         render(ctx, "status/show", "ru", reference=reference, status="new", answered=True),

@@ -39,3 +39,23 @@ def test_simulator_rejects_bad_input_clearly(settings: Settings, tmp_path: Path)
         assert client.post("/simulator/send", content=b"not json").status_code == 422
         no_reply = client.post("/simulator/send", json={"sender": "Beeline", "body": "hi"})
     assert no_reply.status_code == 200 and no_reply.json()["replies"] == []
+
+
+def test_outbox_messages_show_in_the_simulator(settings: Settings, session: Session, tmp_path: Path) -> None:
+    from hotline.complaints import service
+    from hotline.context import build_context
+    from hotline.models import Complaint, utcnow
+
+    dev = make_settings(settings.database_url, tmp_path, env="development")
+    with TestClient(create_app(dev)) as client:
+        for text in ("ЖАЛОБА пособие не платят", "1", "1"):
+            client.post("/simulator/send", json={"sender": "0555 123 456", "body": text})
+        assert client.get("/simulator/outbox", params={"sender": "0555123456"}).json() == {"messages": []}
+        complaint = session.exec(select(Complaint)).one()
+        service.add_answer(session, build_context(dev), complaint, "Проверяем.", utcnow(), officer_id=None)
+        session.commit()
+        pushed = client.get("/simulator/outbox", params={"sender": "+996555123456"}).json()["messages"]
+        assert client.get("/simulator/outbox", params={"sender": "nonsense"}).json() == {"messages": []}
+    assert [(m["text"], m["purpose"], m["status"]) for m in pushed] == [
+        (f"Жалоба {complaint.reference}: Проверяем.", "complaint_update", "pending")
+    ]
