@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     quiet_hours_end: str = "08:00"
     dispatch_interval_seconds: float = Field(default=2.0, gt=0)
     dispatch_batch: int = Field(default=50, ge=1)
+    send_concurrency: int = Field(default=4, ge=1, le=32)
     lease_seconds: int = Field(default=120, ge=5)
     max_send_attempts: int = Field(default=8, ge=1)
     scheduler_in_process: bool = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -30,12 +31,13 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
     ctx = build_context(settings)
     sender = make_sender(settings)
     limiter = RateLimiter(engine, sender_key(settings), settings.send_rate_segments_per_second)
+    pool = ThreadPoolExecutor(max_workers=settings.send_concurrency, thread_name_prefix="send")
 
     def dispatch() -> None:
         # Drain what is due, in batches, but give the scheduler back its thread now and then.
         started = time.monotonic()
         while time.monotonic() - started < MAX_DRAIN_SECONDS:
-            report = dispatch_once(engine, ctx, sender, limiter)
+            report = dispatch_once(engine, ctx, sender, limiter, pool=pool)
             if report.claimed:
                 log.info("dispatch: %s", report)
             if report.claimed == 0:

@@ -85,6 +85,9 @@ def _error(status: int, code: int | None, message: str) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeTwilio
+    protocol_version = "HTTP/1.1"  # keep-alive, as api.twilio.com allows
+    wbufsize = 64 * 1024  # headers and body leave in one write (flushed after each request) ...
+    disable_nagle_algorithm = True  # ... and at once, without waiting for a delayed ACK
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -168,6 +171,12 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def do_GET(self) -> None:
+        if self.path == "/_fake/received":
+            # For benchmarks: when each message arrived and what it cost, to check rate limits from outside.
+            with self.fake.lock:
+                received = [[m["received_at"], int(m["num_segments"]), m["body"]] for m in self.fake.messages]
+            self._send(200, {"received": received})
+            return
         account_sid = self._route()
         if account_sid is None:
             return
@@ -213,3 +222,18 @@ def running_fake_twilio(account_sid: str, auth_token: str) -> Iterator[FakeTwili
     finally:
         server.shutdown()
         server.server_close()
+
+
+def main() -> None:
+    """Run the fake alone (benchmarks): python -m tests.fake_twilio PORT ACCOUNT_SID AUTH_TOKEN."""
+    import sys
+
+    port, account_sid, auth_token = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    fake = FakeTwilio(account_sid, auth_token)
+    handler = type("Handler", (_Handler,), {"fake": fake})
+    ThreadingHTTPServer.request_queue_size = 256
+    ThreadingHTTPServer(("127.0.0.1", port), handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,11 +46,17 @@ class DispatchReport:
     skipped: int = 0
 
 
+# Aim a little under the provider's limit: network jitter can bunch sends that left evenly spaced, and the
+# limit must hold in any 1-second window as the provider sees it.
+RATE_HEADROOM = 0.9
+LATE_TOLERANCE = 0.05  # seconds a send may start after its slot before it books a new one
+
+
 class RateLimiter:
     """Segments per second per sender, shared through the database by every dispatcher process."""
 
-    def __init__(self, engine: Engine, sender: str, rate: float) -> None:
-        self.engine, self.sender, self.rate = engine, sender, rate
+    def __init__(self, engine: Engine, sender: str, rate: float, headroom: float = RATE_HEADROOM) -> None:
+        self.engine, self.sender, self.rate = engine, sender, rate * headroom
         clock = SenderClock.__table__  # type: ignore[attr-defined]
         with engine.begin() as conn:
             if conn.execute(sa.select(clock.c.sender).where(clock.c.sender == sender)).first() is None:
@@ -101,36 +108,37 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def claim(session: Session, ctx: Context, now: datetime, limit: int) -> list[tuple[int, str]]:
-    """Take up to `limit` due messages (answers first) for this dispatcher; returns (id, claim token) pairs."""
+def claim(session: Session, ctx: Context, now: datetime, limit: int) -> str | None:
+    """Take up to `limit` due messages (answers first) for this dispatcher; returns the batch's claim token."""
     settings = ctx.settings
-    query = select(OutboundMessage.id, OutboundMessage.status).where(_due(now))
+    query = select(OutboundMessage.id).where(_due(now))
     if in_quiet_hours(now, ctx.tz, settings.quiet_hours_start, settings.quiet_hours_end):
         query = query.where(col(OutboundMessage.purpose).in_(QUIET_HOURS_EXEMPT))
     query = query.order_by(col(OutboundMessage.priority), col(OutboundMessage.next_attempt_at), col(OutboundMessage.id))
-    rows = session.exec(query.limit(limit).with_for_update(skip_locked=True)).all()
-    claimed = []
-    lease = now + timedelta(seconds=settings.lease_seconds)
-    for message_id, status in rows:
-        token = secrets.token_hex(8)
-        values: dict[str, object] = {
-            "status": OutboundStatus.SENDING,
-            "claim_token": token,
-            "lease_until": lease,
-            "updated_at": now,
-            "attempts": OutboundMessage.attempts + 1,
-        }
-        if status == OutboundStatus.SENDING:
-            values["last_error_code"] = RECLAIMED
-        # The due condition again: where SKIP LOCKED is not available (SQLite) a row another dispatcher
-        # claimed in between is not taken twice.
-        result = session.execute(
-            sa.update(OutboundMessage).where(col(OutboundMessage.id) == message_id, _due(now)).values(**values)
+    ids = list(session.exec(query.limit(limit).with_for_update(skip_locked=True)).all())
+    if not ids:
+        session.commit()
+        return None
+    token = secrets.token_hex(16)
+    # The due condition again: where SKIP LOCKED is not available (SQLite) a row another dispatcher claimed in
+    # between is not taken twice; the token then tells which rows are ours.
+    session.execute(
+        sa.update(OutboundMessage)
+        .where(col(OutboundMessage.id).in_(ids), _due(now))
+        .values(
+            status=OutboundStatus.SENDING,
+            claim_token=token,
+            lease_until=now + timedelta(seconds=settings.lease_seconds),
+            updated_at=now,
+            attempts=OutboundMessage.attempts + 1,
+            last_error_code=sa.case(
+                (col(OutboundMessage.status) == OutboundStatus.SENDING, RECLAIMED),
+                else_=OutboundMessage.last_error_code,
+            ),
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append((int(message_id or 0), token))
+    )
     session.commit()
-    return claimed
+    return token
 
 
 def _finish(message: OutboundMessage, status: OutboundStatus, now: datetime, **changes: object) -> None:
@@ -142,52 +150,97 @@ def _finish(message: OutboundMessage, status: OutboundStatus, now: datetime, **c
         setattr(message, name, value)
 
 
-def deliver(
+@dataclass
+class _Job:
+    message: OutboundMessage
+    contact: Contact
+    to: str
+    start: float = 0.0
+    result: SendResult | None = None
+
+
+def _send_one(
+    sender: Sender,
+    limiter: RateLimiter,
+    job: _Job,
+    callback: str,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> None:
+    # A job that missed its slot (the batch started late) books a new one instead of catching up in a burst.
+    if clock() - job.start > min(LATE_TOLERANCE, 1 / limiter.rate):
+        job.start = limiter.reserve(job.message.segments, clock())
+    wait = job.start - clock()
+    if wait > 0:
+        sleep(wait)
+    with SEND_SECONDS.time():
+        job.result = sender.send(job.to, job.message.body, callback)
+    SEND_RESULTS.labels("ok" if job.result.ok else "temporary" if job.result.temporary else "failed").inc()
+
+
+def deliver_batch(
     engine: Engine,
     ctx: Context,
     sender: Sender,
     limiter: RateLimiter,
-    message_id: int,
     token: str,
     report: DispatchReport,
+    pool: ThreadPoolExecutor | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     now: datetime | None = None,
 ) -> None:
-    """Send one claimed message and record what happened."""
+    """Send the messages claimed under `token` and record every result in one transaction.
+
+    Sends run in a few threads, each starting at its slot on the shared rate clock. If the process dies before
+    the results are committed, the leases run out and the messages are reconciled with the provider, not resent."""
     settings = ctx.settings
+    now = now or utcnow()
     with Session(engine) as session:
-        message = session.get(OutboundMessage, message_id)
-        if message is None or message.claim_token != token or message.status != OutboundStatus.SENDING:
-            report.skipped += 1  # another dispatcher took it over after our lease ran out
-            return
-        contact = session.get(Contact, message.contact_id) if message.contact_id else None
-        now = now or utcnow()
-        if message.expires_at is not None and message.expires_at <= now:
-            _finish(message, OutboundStatus.EXPIRED, now)
-            report.expired += 1
-        elif contact is None or (contact.opted_out_at is not None and message.purpose != "stop_confirmation"):
-            _finish(message, OutboundStatus.CANCELLED, now, last_error="recipient opted out or erased")
-            report.cancelled += 1
-        else:
-            to = ctx.vault.decrypt(message.recipient_encrypted)
-            already = None
-            if message.last_error_code in AMBIGUOUS:
-                # The last attempt died after claiming: it may have reached the provider. Ask before resending.
-                already = sender.find_sent(to, message.body, message.created_at - timedelta(minutes=1))
-            if already is not None:
-                _finish(message, OutboundStatus.SENT, now, provider_sid=already, sent_at=now, last_error_code=None)
-                report.reconciled += 1
+        rows = session.exec(
+            select(OutboundMessage, Contact)
+            .join(Contact, col(OutboundMessage.contact_id) == Contact.id, isouter=True)
+            .where(OutboundMessage.claim_token == token, OutboundMessage.status == OutboundStatus.SENDING)
+            .order_by(col(OutboundMessage.priority), col(OutboundMessage.id))
+        ).all()
+        report.claimed += len(rows)
+        jobs: list[_Job] = []
+        for message, contact in rows:
+            if message.expires_at is not None and message.expires_at <= now:
+                _finish(message, OutboundStatus.EXPIRED, now)
+                report.expired += 1
+            elif contact is None or (contact.opted_out_at is not None and message.purpose != "stop_confirmation"):
+                _finish(message, OutboundStatus.CANCELLED, now, last_error="recipient opted out or erased")
+                report.cancelled += 1
             else:
-                start = limiter.reserve(message.segments, clock())
-                if start > clock():
-                    sleep(start - clock())
-                callback = f"{settings.public_url.rstrip('/')}/twilio/status"
-                with SEND_SECONDS.time():
-                    result = sender.send(to, message.body, callback)
-                SEND_RESULTS.labels("ok" if result.ok else "temporary" if result.temporary else "failed").inc()
-                _record(session, message, contact, result, now, settings.max_send_attempts, report)
-        session.add(message)
+                job = _Job(message, contact, ctx.vault.decrypt(message.recipient_encrypted))
+                already = None
+                if message.last_error_code in AMBIGUOUS:
+                    # The last attempt may have reached the provider without our hearing back: ask first.
+                    already = sender.find_sent(job.to, message.body, message.created_at - timedelta(minutes=1))
+                if already is not None:
+                    _finish(message, OutboundStatus.SENT, now, provider_sid=already, sent_at=now, last_error_code=None)
+                    report.reconciled += 1
+                else:
+                    jobs.append(job)
+            session.add(message)
+        if jobs:
+            # One booking on the shared clock for the whole batch; each message gets its own slot in it.
+            start = limiter.reserve(sum(job.message.segments for job in jobs), clock())
+            for job in jobs:
+                job.start = start
+                start += job.message.segments / limiter.rate
+            callback = f"{settings.public_url.rstrip('/')}/twilio/status"
+            if pool is None:
+                for job in jobs:
+                    _send_one(sender, limiter, job, callback, clock, sleep)
+            else:
+                list(pool.map(lambda job: _send_one(sender, limiter, job, callback, clock, sleep), jobs))
+            done = utcnow() if now is None else now
+            for job in jobs:
+                assert job.result is not None
+                _record(session, job.message, job.contact, job.result, done, settings.max_send_attempts, report)
+                session.add(job.message)
         session.commit()
 
 
@@ -227,7 +280,10 @@ def _record(
         _finish(message, OutboundStatus.FAILED, now, **changes)
         report.failed += 1
     log.warning(
-        "outbound %s: %s (%s)", message.id, result.error_code, "retry" if message.status == "pending" else "final"
+        "outbound %s: %s (%s)",
+        message.id,
+        result.error_code,
+        "retry" if message.status == OutboundStatus.PENDING else "final",
     )
 
 
@@ -238,20 +294,30 @@ def dispatch_once(
     limiter: RateLimiter,
     *,
     limit: int | None = None,
+    pool: ThreadPoolExecutor | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     now: datetime | None = None,
 ) -> DispatchReport:
     """One run of the dispatch job: expire, claim a batch, send it (`now` is for tests of time)."""
     report = DispatchReport()
-    now = now or utcnow()
+    moment = now or utcnow()
     with Session(engine) as session:
-        report.expired += expire_overdue(session, now)
+        report.expired += expire_overdue(session, moment)
         session.commit()
         # Claim no more than the rate allows within half a lease, so leases do not run out while we wait.
         budget = max(1, int(ctx.settings.send_rate_segments_per_second * ctx.settings.lease_seconds / 2))
-        claimed = claim(session, ctx, now, min(limit or ctx.settings.dispatch_batch, budget))
-    report.claimed = len(claimed)
-    for message_id, token in claimed:
-        deliver(engine, ctx, sender, limiter, message_id, token, report, clock, sleep, now)
+        size = min(limit or ctx.settings.dispatch_batch, budget)
+        token = claim(session, ctx, moment, size)
+    if token is not None:
+        before = report.sent + report.retried + report.failed + report.cancelled + report.expired + report.reconciled
+        deliver_batch(engine, ctx, sender, limiter, token, report, pool, clock, sleep, now)
+        report.claimed = (
+            report.sent
+            + report.retried
+            + report.failed
+            + report.cancelled
+            + report.reconciled
+            + (report.expired - before if before else report.expired)
+        )
     return report

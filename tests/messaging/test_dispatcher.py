@@ -221,10 +221,12 @@ def test_killed_after_sending_is_reconciled_not_resent(
 
 
 def test_rate_limiter_is_shared_between_dispatchers(engine: Engine) -> None:
-    one, two = RateLimiter(engine, "shared", 2.0), RateLimiter(engine, "shared", 2.0)
+    one, two = RateLimiter(engine, "shared", 2.0, headroom=1.0), RateLimiter(engine, "shared", 2.0, headroom=1.0)
     starts = [one.reserve(1, 1000.0), two.reserve(1, 1000.0), one.reserve(2, 1000.0), two.reserve(1, 1000.0)]
     assert starts == [1000.0, 1000.5, 1001.0, 1002.0]
     assert RateLimiter(engine, "other sender", 2.0).reserve(1, 1000.0) == 1000.0
+    # By default it aims 10% under the limit, so jitter never pushes a window over.
+    assert RateLimiter(engine, "other sender", 2.0).reserve(1, 1000.0) == pytest.approx(1000.0 + 1 / 1.8)
 
 
 def test_operator_actions(session: Session, engine: Engine, tctx: Context, contact: Contact, fake: FakeTwilio) -> None:
