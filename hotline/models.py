@@ -231,7 +231,11 @@ class OutboundMessage(SQLModel, table=True):
     sent_at: datetime | None = _ts(default=None, nullable=True)
     updated_at: datetime = _ts(default_factory=utcnow)
 
-    __table_args__ = (sa.Index("ix_outboundmessage_due", "status", "priority", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outboundmessage_due", "status", "priority", "next_attempt_at"),
+        sa.Index("ix_outboundmessage_lease", "status", "lease_until"),
+        sa.Index("ix_outboundmessage_expiry", "status", "expires_at"),
+    )
 
 
 class SenderClock(SQLModel, table=True):

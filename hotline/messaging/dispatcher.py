@@ -111,11 +111,24 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
 def claim(session: Session, ctx: Context, now: datetime, limit: int) -> str | None:
     """Take up to `limit` due messages (answers first) for this dispatcher; returns the batch's claim token."""
     settings = ctx.settings
-    query = select(OutboundMessage.id).where(_due(now))
-    if in_quiet_hours(now, ctx.tz, settings.quiet_hours_start, settings.quiet_hours_end):
-        query = query.where(col(OutboundMessage.purpose).in_(QUIET_HOURS_EXEMPT))
-    query = query.order_by(col(OutboundMessage.priority), col(OutboundMessage.next_attempt_at), col(OutboundMessage.id))
-    ids = list(session.exec(query.limit(limit).with_for_update(skip_locked=True)).all())
+    quiet = in_quiet_hours(now, ctx.tz, settings.quiet_hours_start, settings.quiet_hours_end)
+    # Two queries that each walk an index (one OR-ed query scans the whole table): leases that ran out, then
+    # pending messages in priority order.
+    reclaim = select(OutboundMessage.id).where(
+        col(OutboundMessage.status) == OutboundStatus.SENDING, col(OutboundMessage.lease_until) < now
+    )
+    waiting = select(OutboundMessage.id).where(
+        col(OutboundMessage.status) == OutboundStatus.PENDING, col(OutboundMessage.next_attempt_at) <= now
+    )
+    if quiet:
+        reclaim = reclaim.where(col(OutboundMessage.purpose).in_(QUIET_HOURS_EXEMPT))
+        waiting = waiting.where(col(OutboundMessage.purpose).in_(QUIET_HOURS_EXEMPT))
+    waiting = waiting.order_by(
+        col(OutboundMessage.priority), col(OutboundMessage.next_attempt_at), col(OutboundMessage.id)
+    )
+    ids = list(session.exec(reclaim.limit(limit).with_for_update(skip_locked=True)).all())
+    if len(ids) < limit:
+        ids += list(session.exec(waiting.limit(limit - len(ids)).with_for_update(skip_locked=True)).all())
     if not ids:
         session.commit()
         return None
