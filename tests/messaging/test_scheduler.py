@@ -1,0 +1,56 @@
+"""The scheduler runs the dispatch job: what `make run` (in-process) and `hotline scheduler` rely on."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from hotline.config import Settings
+from hotline.context import build_context
+from hotline.main import create_app
+from hotline.messaging import outbox
+from hotline.models import Contact, OutboundMessage, Purpose
+from tests.conftest import make_settings
+
+
+def test_in_process_scheduler_delivers_the_outbox(settings: Settings, session: Session, tmp_path: Path) -> None:
+    dev = make_settings(
+        settings.database_url,
+        tmp_path,
+        env="development",
+        twilio_account_sid="",
+        scheduler_in_process=True,
+        dispatch_interval_seconds=0.1,
+        send_rate_segments_per_second=100,
+    )
+    ctx = build_context(dev)
+    contact = Contact(phone_hash="s" * 64, phone_encrypted=ctx.vault.encrypt("+996555123456"), language="ky")
+    session.add(contact)
+    session.flush()
+    # An answer, exempt from quiet hours, so the test passes at any hour of the day.
+    outbox.enqueue(session, ctx, contact=contact, text="Салам", purpose=Purpose.REPLY, key="sched:1")
+    session.commit()
+    with TestClient(create_app(dev)):  # the lifespan starts the scheduler with the console backend
+        deadline = time.monotonic() + 10
+        status = "pending"
+        while status == "pending" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            session.expire_all()
+            status = str(session.exec(select(OutboundMessage)).one().status)
+    message = session.exec(select(OutboundMessage)).one()
+    assert message.status == "sent" and (message.provider_sid or "").startswith("CONSOLE")
+
+
+def test_production_without_twilio_refuses_to_pretend(settings: Settings, tmp_path: Path) -> None:
+    from hotline.config import ConfigError
+    from hotline.messaging.sender import make_sender
+
+    try:
+        make_sender(make_settings(settings.database_url, tmp_path, twilio_account_sid=""))
+    except ConfigError as exc:
+        assert "HOTLINE_TWILIO_ACCOUNT_SID" in str(exc)
+    else:
+        raise AssertionError("a production dispatcher without Twilio must not start")
