@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
@@ -13,7 +14,7 @@ from hotline import health
 from hotline import metrics as metrics_routes
 from hotline.config import Settings, resolve_secrets
 from hotline.context import build_context
-from hotline.db import get_engine, migrate
+from hotline.db import POOL_SIZE, get_engine, migrate
 from hotline.messaging import routes as messaging_routes
 from hotline.metrics import WebhookMetrics, registry_for
 from hotline.scheduler import build_scheduler
@@ -29,6 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Request threads no more than pooled connections: more would only wait for a connection, or open one.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
         if settings.migrate_on_start:
             await run_in_threadpool(migrate, settings.database_url)
         if settings.development:

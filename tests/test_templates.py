@@ -39,6 +39,8 @@ def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
             for pin in (None, "0123")
         ],
         "complaints/appended": [{"reference": "12345678"}],
+        # The SMS of an officers' answer; the admin answer box keeps the text within the budget.
+        "complaints/update": [{"reference": "12345678", "text": "Жалоба текшерилди, акча кайтарылды."}],
         "status/show": [
             {"reference": "12345678", "status": s, "answered": a} for s in ComplaintStatus for a in (False, True)
         ],

@@ -30,7 +30,7 @@ def save_conversation(
 ) -> None:
     """Start or advance a dialogue; it expires after the configured timeout without an answer."""
     conversation = conversation or Conversation(
-        contact_id=turn.contact.id or 0, flow=flow, step=step, expires_at=turn.now
+        contact_id=turn.contact.id or 0, flow=flow, step=step, data={}, expires_at=turn.now, updated_at=turn.now
     )
     conversation.flow, conversation.step, conversation.data = flow, step, data
     conversation.expires_at = turn.now + timedelta(minutes=turn.ctx.settings.conversation_timeout_minutes)

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from hotline.complaints import flows as complaint_flows
 from hotline.context import Context
+from hotline.db import write_lock
 from hotline.models import Contact, Conversation, InboundMessage
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
 from hotline.sms import flows
@@ -70,8 +71,9 @@ def handle_inbound(session: Session, ctx: Context, sms: InboundSms, now: datetim
         if replies is not None:
             return replies
         try:
-            replies = _process(session, ctx, sms, now)
-            session.commit()
+            with write_lock(session.get_bind()):  # type: ignore[arg-type]
+                replies = _process(session, ctx, sms, now)
+                session.commit()
             return replies
         except IntegrityError:
             # A concurrent request stored the same sid or created the same contact: retry on its result.
@@ -89,6 +91,7 @@ def _process(session: Session, ctx: Context, sms: InboundSms, now: datetime) -> 
         body=body,
         received_at=now,
         language=ctx.settings.default_language,
+        replies=[],  # explicit values: pydantic inspects a default_factory on every construction
     )
     try:
         phone = normalise_phone(sms.sender)

@@ -27,7 +27,9 @@ def test_check_digit_catches_any_one_wrong_digit_and_swapped_neighbours() -> Non
 
 def test_references_do_not_follow_each_other() -> None:
     drawn = [int(new_reference()[:7]) for _ in range(500)]
-    assert len(set(drawn)) == 500  # unique in practice
+    # 500 draws from 10 million collide about 1.2% of the time (birthday paradox): a repeat is drawn again on
+    # insert (unique constraint), so allow one here rather than make the test flaky.
+    assert len(set(drawn)) >= 499
     steps = {b - a for a, b in zip(drawn, drawn[1:], strict=False)}
     assert len(steps) > 450  # no fixed step between consecutive references
 
