@@ -26,27 +26,19 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
-from sqlalchemy.engine import make_url
 
 from hotline.config import Settings
 from hotline.context import build_context
-from hotline.db import get_engine, migrate
+from hotline.db import get_engine
 from hotline.messaging.dispatcher import RateLimiter, dispatch_once
 from hotline.messaging.sender import TwilioSender
 from hotline.models import Contact, OutboundMessage, utcnow
+from tests.support import free_port, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "AC" + "b" * 32
 TOKEN = os.environ.get("BENCH_TWILIO_TOKEN") or secrets.token_hex(16)  # shared with worker processes
 PG_ADMIN = os.environ.get("HOTLINE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def free_port() -> int:
-    """A port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -71,25 +63,9 @@ def fake_twilio() -> Iterator[str]:
 @contextmanager
 def database(kind: str) -> Iterator[str]:
     """A throwaway, migrated database."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite:///{folder}/bench.db"
-            migrate(url)
+    with tempfile.TemporaryDirectory() as folder:
+        with throwaway_database(PG_ADMIN if kind == "postgres" else None, Path(folder)) as url:
             yield url
-        return
-    name = f"hotline_bench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-    try:
-        migrate(url)
-        yield url
-    finally:
-        get_engine(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def settings_for(url: str, api: str, rate: float) -> Settings:

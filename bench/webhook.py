@@ -29,9 +29,10 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from bench.outbox import ROOT, database, free_port
+from bench.outbox import ROOT, database
 from hotline.config import Settings
 from hotline.webhooks import sign
+from tests.support import free_port
 
 ACCOUNT = "AC" + "c" * 32
 PHONES = [f"+996555{i:06d}" for i in range(2000)]

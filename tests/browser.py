@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -33,14 +32,6 @@ def require_chromium() -> None:
         if os.environ.get("HOTLINE_REQUIRE_BROWSER"):
             pytest.fail(f"{CHROMIUM} missing: apt-get install chromium")
         pytest.skip(f"{CHROMIUM} missing (apt-get install chromium); .ci/run installs it")
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from hotline.config import Settings
 from hotline.context import Context, build_context
-from hotline.db import get_engine, migrate
+from hotline.db import get_engine
 from hotline.main import create_app
+from tests.support import throwaway_database
 
 PUBLIC_URL = "https://hotline.example.org"
 
@@ -25,26 +25,8 @@ PUBLIC_URL = "https://hotline.example.org"
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A new, migrated database for this test run; dropped at the end on PostgreSQL."""
-    admin_url = os.environ.get("HOTLINE_TEST_POSTGRES_URL")
-    if not admin_url:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hotline.db'}"
-        migrate(url)
+    with throwaway_database(os.environ.get("HOTLINE_TEST_POSTGRES_URL"), tmp_path_factory.mktemp("db")) as url:
         yield url
-        return
-    admin_url = admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"hotline_test_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        migrate(url)
-        yield url
-    finally:
-        get_engine(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings:

@@ -131,6 +131,8 @@ def respond(
 ) -> Turn:
     """Decide the answer: a keyword interrupts any dialogue; otherwise the dialogue continues, or the menu."""
     match = ctx.matcher.match(body)
+    if _opted_out(contact, match):
+        return Turn(session, ctx, contact, now, Answer(contact.language, match.keyword), message_id)  # stored, silent
     conversation = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).first()
     if match.keyword is None:
         turn = Turn(session, ctx, contact, now, Answer(contact.language), message_id)
@@ -153,6 +155,11 @@ def respond(
     turn = Turn(session, ctx, contact, now, Answer(language, match.keyword), message_id)
     on_keyword(turn, match)
     return turn
+
+
+def _opted_out(contact: Contact, match: Match) -> bool:
+    # After STOP nothing is written to the phone but the answers to STOP and START (Twilio blocks the rest too).
+    return contact.opted_out_at is not None and match.keyword not in ("START", "STOP")
 
 
 def continue_conversation(turn: Turn, conversation: Conversation, body: str) -> Answer:

@@ -251,3 +251,15 @@ def test_messages_wait_for_not_before(
     assert run(engine, tctx, now=MORNING + timedelta(hours=2)).sent == 1
     assert [m.status for m in session.exec(select(OutboundMessage).order_by(col(OutboundMessage.id)))] == ["sent"]
     assert utcnow() > MORNING - timedelta(days=365)
+
+
+@pytest.mark.parametrize(("status", "code"), [(500, None), (503, None), (429, 20429), (400, 30003), (400, 21611)])
+def test_each_temporary_failure_is_retried(
+    session: Session, engine: Engine, tctx: Context, contact: Contact, fake: FakeTwilio, status: int, code: int | None
+) -> None:
+    message = put(session, tctx, contact, "again later")
+    fake.fail(status, code, "temporary")
+    assert run(engine, tctx).retried == 1
+    retry_at = status_of(session, message).next_attempt_at
+    assert run(engine, tctx, now=retry_at).sent == 1
+    assert len(fake.messages) == 1

@@ -257,10 +257,13 @@ def test_second_stop_keeps_the_first_opt_out_time(session: Session, ctx: Context
     assert contact(session).opted_out_at == first
 
 
-def test_opted_out_family_can_still_ask(session: Session, ctx: Context) -> None:
+def test_opted_out_phone_gets_nothing_until_start(session: Session, ctx: Context) -> None:
     converse(session, ctx, "STOP")
+    assert converse(session, ctx, "BENEFITS 3") == []  # stored, but nothing is written to the phone
+    assert converse(session, ctx, "hello") == []
+    assert converse(session, ctx, "STOP") == [render(ctx, "stop", "en")]  # a repeated STOP is confirmed again
+    assert converse(session, ctx, "START") == [render(ctx, "start", "en")]
     assert converse(session, ctx, "BENEFITS 3")[0].startswith("Birth grant")
-    assert contact(session).opted_out_at is not None  # asking does not resubscribe to reminders
 
 
 def test_reminders_are_coming_soon(session: Session, ctx: Context) -> None:

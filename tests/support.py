@@ -1,0 +1,47 @@
+"""Helpers shared by the tests and the benchmarks: free ports and throwaway databases."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from hotline.db import get_engine, migrate
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def throwaway_database(postgres_admin_url: str | None, folder: Path) -> Iterator[str]:
+    """A new, migrated database: a SQLite file in `folder`, or (given an admin URL) a PostgreSQL database that is
+    created here and dropped afterwards."""
+    if not postgres_admin_url:
+        url = f"sqlite:///{folder / 'hotline.db'}"
+        migrate(url)
+        yield url
+        return
+    admin_url = postgres_admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    name = f"hotline_test_{secrets.token_hex(4)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
