@@ -102,10 +102,11 @@ def assert_each_sent_once(fake: FakeTwilio, count: int) -> None:
 def test_sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice(
     settings: Settings, fake: FakeTwilio, session: Session, engine: Engine, ctx: Context
 ) -> None:
-    count = 300
+    count = 1500
     fill_outbox(session, ctx, count)
     fake.delay_seconds = 0.005  # a little time inside each send, where a kill hurts most
-    env = worker_env(settings, fake)
+    # About 10 s of sending at 150 segments/s, so every kill below lands while work remains.
+    env = worker_env(settings, fake) | {"HOTLINE_SEND_RATE_SEGMENTS_PER_SECOND": "150"}
     workers = 2 if settings.database_url.startswith("postgresql") else 1  # SQLite supports one dispatcher
     rng = random.Random(20261122)
     deadline = time.monotonic() + DEADLINE_SECONDS
@@ -114,6 +115,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice(
         procs = [start_worker(env) for _ in range(workers)]
         if kills < 4:
             time.sleep(rng.uniform(1.5, 3.0))  # start-up takes about a second, then kill mid-batch
+            assert pending(engine), "the work ran out before the kill: raise the message count"
             for proc in procs:
                 proc.send_signal(signal.SIGKILL)
             kills += 1
@@ -125,7 +127,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice(
         for proc in procs:
             proc.wait(timeout=20)
     assert pending(engine) == 0, "not all messages were sent in time"
-    assert kills == 4
+    assert kills == 4  # every kill landed while messages were still waiting
     assert_each_sent_once(fake, count)
 
 
