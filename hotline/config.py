@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     conversation_timeout_minutes: int = Field(default=30, ge=1)
     timezone: str = "Asia/Bishkek"
     simulator: bool | None = None
+    # Admin session cookie only over HTTPS; default: on outside development.
+    cookie_secure: bool | None = None
+    escalation_interval_minutes: int = Field(default=10, ge=1)
     migrate_on_start: bool = True
     max_complaints_per_day: int = Field(default=5, ge=1)
     max_status_failures_per_day: int = Field(default=5, ge=1)
@@ -97,6 +100,11 @@ class Settings(BaseSettings):
     def simulator_enabled(self) -> bool:
         """The simulator is on in development unless turned off, and off elsewhere unless turned on."""
         return self.development if self.simulator is None else self.simulator
+
+    @property
+    def cookie_secure_enabled(self) -> bool:
+        """Secure cookies unless in development (plain http://127.0.0.1) or turned off explicitly."""
+        return not self.development if self.cookie_secure is None else self.cookie_secure
 
     def encryption_key_list(self) -> list[str]:
         """The Fernet keys, newest first."""

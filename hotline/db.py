@@ -19,6 +19,10 @@ from sqlmodel import Session, create_engine
 from hotline.config import ROOT
 
 
+def _casefold(value: object) -> object:
+    return value.casefold() if isinstance(value, str) else value
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the writer; busy_timeout makes writers queue instead of failing at once.
     cursor = dbapi_connection.cursor()
@@ -27,6 +31,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # SQLite's lower() folds ASCII only; the admin search needs Cyrillic folded too.
+    dbapi_connection.create_function(
+        "casefold", 1, lambda v: v.casefold() if isinstance(v, str) else v, deterministic=True
+    )
 
 
 # Connections kept open per process: as many as request threads (see main.THREADS), so no request opens and

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hotline import health
 from hotline import metrics as metrics_routes
+from hotline.admin import routes as admin_routes
 from hotline.config import Settings, resolve_secrets
 from hotline.context import build_context
 from hotline.db import POOL_SIZE, get_engine, migrate
@@ -58,4 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(messaging_routes.router)
     if settings.simulator_enabled:
         app.include_router(simulator.router)
+    admin_routes.install(app)
     return app

@@ -102,6 +102,65 @@ class Jurisdiction(StrEnum):
     OBLAST = "oblast"
 
 
+class Role(StrEnum):
+    """What a staff account may do on the admin page."""
+
+    OFFICER = "officer"  # complaints in its area, minus those routed above its level
+    SUPERVISOR = "supervisor"  # also reveals identities, reassigns, escalates, closes
+    ADMIN = "admin"  # users, reference data, content; no complaint contents
+
+
+class StaffUser(SQLModel, table=True):
+    """A complaint officer, supervisor or admin; the area is a municipality, district or oblast code."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=120)
+    password_hash: str = Field(max_length=255)
+    role: Role = Field(sa_type=sa.String(16))
+    level: Jurisdiction = Field(default=Jurisdiction.OBLAST, sa_type=sa.String(16))
+    area_code: str = Field(max_length=32)
+    ui_language: str = Field(default="ru", max_length=2)
+    active: bool = True
+    # Bumped on password change or deactivation: every signed session cookie issued before stops working.
+    session_version: int = 1
+    created_at: datetime = _ts(default_factory=utcnow)
+    last_login_at: datetime | None = _ts(default=None, nullable=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed login, keyed by a hash of the username or the client address (for throttling only)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64)
+    at: datetime = _ts(default_factory=utcnow)
+
+    __table_args__ = (sa.Index("ix_loginfailure_key_at", "key", "at"),)
+
+
+class AuditEntry(SQLModel, table=True):
+    """What a staff member did on the admin page: viewed, changed, answered, revealed, or was refused."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(default_factory=utcnow, index=True)
+    user_id: int | None = Field(default=None, foreign_key="staffuser.id", index=True)
+    action: str = Field(max_length=32, index=True)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class Notification(SQLModel, table=True):
+    """A message to a staff member shown on the admin page (e.g. a complaint escalated to them)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="staffuser.id", index=True)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
+    kind: str = Field(max_length=32)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = _ts(default_factory=utcnow)
+    read_at: datetime | None = _ts(default=None, nullable=True)
+
+
 class Actor(StrEnum):
     """Who caused a complaint event."""
 
@@ -132,6 +191,21 @@ class Complaint(SQLModel, table=True):
     updated_at: datetime = _ts(default_factory=utcnow)
     first_answer_due: datetime = _ts()
     resolution_due: datetime = _ts()
+    # Admin page (issue #5): who works on it, when it was first answered and decided, and which deadlines
+    # have already escalated it (each escalates once).
+    assignee_id: int | None = Field(default=None, foreign_key="staffuser.id", index=True)
+    first_answered_at: datetime | None = _ts(default=None, nullable=True)
+    decided_at: datetime | None = _ts(default=None, nullable=True)
+    escalated_first_answer: bool = False
+    escalated_resolution: bool = False
+    # The deadline that matters now: the first answer's until there is one, then the resolution's; None once
+    # decided. Kept in a column so the queue sorts and finds overdue complaints on an index.
+    due_at: datetime | None = _ts(default=None, nullable=True, index=True)
+
+    __table_args__ = (
+        sa.Index("ix_complaint_municipality_due", "municipality_code", "due_at"),
+        sa.Index("ix_complaint_district_due", "district_code", "due_at"),
+    )
 
 
 class ComplaintEvent(SQLModel, table=True):

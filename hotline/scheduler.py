@@ -10,11 +10,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from hotline.complaints.escalation import escalate_overdue
 from hotline.config import Settings
 from hotline.context import build_context
-from hotline.db import get_engine
+from hotline.db import get_engine, session_scope
 from hotline.messaging.dispatcher import RateLimiter, dispatch_once
 from hotline.messaging.sender import make_sender
+from hotline.models import utcnow
 
 log = logging.getLogger(__name__)
 MAX_DRAIN_SECONDS = 30.0
@@ -43,6 +45,13 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
             if report.claimed == 0:
                 return
 
+    def escalate() -> None:
+        # Overdue complaints move up a level; safe to run in two processes (each deadline is claimed once).
+        with session_scope(engine) as session:
+            done = escalate_overdue(session, ctx, utcnow())
+        if done:
+            log.info("escalated %d overdue complaints", done)
+
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone=settings.timezone) if blocking else BackgroundScheduler(timezone=settings.timezone)
     )
@@ -51,6 +60,14 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
         "interval",
         seconds=settings.dispatch_interval_seconds,
         id="dispatch",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        escalate,
+        "interval",
+        minutes=settings.escalation_interval_minutes,
+        id="escalate",
         max_instances=1,
         coalesce=True,
     )

@@ -125,6 +125,7 @@ def file_complaint(
             updated_at=now,
             first_answer_due=now + timedelta(days=category.first_answer_days),
             resolution_due=now + timedelta(days=category.resolution_days),
+            due_at=now + timedelta(days=category.first_answer_days),
         )
         try:
             with session.begin_nested():

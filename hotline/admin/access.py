@@ -1,0 +1,52 @@
+"""Who may see which complaint: an area (municipality, district, oblast) and a level, nothing else."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
+
+from hotline.models import Complaint, Jurisdiction, Role, StaffUser
+
+RANK = {Jurisdiction.MUNICIPALITY: 0, Jurisdiction.DISTRICT: 1, Jurisdiction.OBLAST: 2}
+CASEWORK_ROLES = frozenset({Role.OFFICER, Role.SUPERVISOR})
+
+
+def _levels_up_to(level: Jurisdiction) -> list[str]:
+    return [j.value for j, rank in RANK.items() if rank <= RANK[level]]
+
+
+def visible_clause(user: StaffUser) -> ColumnElement[bool]:
+    """SQL condition for the complaints a user may see.
+
+    A complaint is seen by staff of its area at its own level and above: one routed or escalated to the district
+    is never shown to the municipality's officers (who may be the accused)."""
+    if user.role not in CASEWORK_ROLES:
+        return sa.false()
+    level = Jurisdiction(user.level)
+    area = {
+        Jurisdiction.MUNICIPALITY: col(Complaint.municipality_code),
+        Jurisdiction.DISTRICT: col(Complaint.district_code),
+        Jurisdiction.OBLAST: col(Complaint.oblast_code),
+    }[level]
+    if level == Jurisdiction.OBLAST:
+        return area == user.area_code
+    return sa.and_(area == user.area_code, col(Complaint.jurisdiction).in_(_levels_up_to(level)))
+
+
+def can_see(user: StaffUser, complaint: Complaint) -> bool:
+    """The same rule as visible_clause, for one loaded complaint."""
+    if user.role not in CASEWORK_ROLES:
+        return False
+    level = Jurisdiction(user.level)
+    area = {
+        Jurisdiction.MUNICIPALITY: complaint.municipality_code,
+        Jurisdiction.DISTRICT: complaint.district_code,
+        Jurisdiction.OBLAST: complaint.oblast_code,
+    }[level]
+    return area == user.area_code and RANK[Jurisdiction(complaint.jurisdiction)] <= RANK[level]
+
+
+def is_supervisor(user: StaffUser) -> bool:
+    """Supervisors reveal identities, reassign, escalate, close and reopen."""
+    return user.role == Role.SUPERVISOR

@@ -1,0 +1,290 @@
+"""The complaint page: what an officer sees of one complaint, and every change they make to it, audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from hotline.admin.access import can_see, is_supervisor
+from hotline.admin.audit import audit
+from hotline.complaints.escalation import escalate
+from hotline.complaints.places import get_gazetteer
+from hotline.complaints.service import (
+    InvalidTransition,
+    add_answer,
+    change_status,
+    correct_category,
+    events_of,
+    masked_phone,
+    record_event,
+)
+from hotline.content import Rendered, TextTooLong
+from hotline.context import Context
+from hotline.messaging.segments import count_segments
+from hotline.models import (
+    Actor,
+    Complaint,
+    ComplaintAnswer,
+    ComplaintEvent,
+    ComplaintStatus,
+    Contact,
+    InboundMessage,
+    Notification,
+    OutboundMessage,
+    StaffUser,
+)
+
+MAX_NOTE_CHARS = 2000
+MIN_REVEAL_REASON_CHARS = 10
+MAX_REASON_CHARS = 500
+CANNED_DIR = "complaints/canned"
+DECIDED = {ComplaintStatus.RESOLVED, ComplaintStatus.REJECTED, ComplaintStatus.CLOSED}
+
+
+class Forbidden(Exception):
+    """The user may not see or do this (the attempt is audited)."""
+
+
+class NotFound(Exception):
+    """No such complaint."""
+
+
+class Refused(ValueError):
+    """A change that cannot be made as asked; the message is shown to the officer."""
+
+
+@dataclass(frozen=True)
+class ThreadItem:
+    """One message of the conversation with the family, in order."""
+
+    at: datetime
+    incoming: bool
+    text: str
+    status: str  # delivery status of an answer; "" for what the family sent
+
+
+@dataclass(frozen=True)
+class ComplaintView:
+    """Everything the complaint page shows."""
+
+    complaint: Complaint
+    thread: list[ThreadItem]
+    events: list[ComplaintEvent]
+    masked_phone: str
+    assignee: StaffUser | None
+    staff: list[StaffUser]  # who it may be assigned to
+    canned: dict[str, str]
+    names: dict[int, str]
+
+
+def open_complaint(session: Session, user: StaffUser, complaint_id: int, now: datetime, action: str) -> Complaint:
+    """A complaint the user may see; Forbidden (and audited) otherwise. Callers commit the audit row."""
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound
+    if not can_see(user, complaint):
+        audit(session, user, "denied", now, complaint, attempted=action)
+        raise Forbidden
+    return complaint
+
+
+def _require_supervisor(session: Session, user: StaffUser, complaint: Complaint, action: str, now: datetime) -> None:
+    if not is_supervisor(user):
+        audit(session, user, "denied", now, complaint, attempted=action)
+        raise Forbidden
+
+
+def canned_answers(ctx: Context, language: str) -> dict[str, str]:
+    """The canned answers in the family's language, by name."""
+    names = [n for n in ctx.texts.names(language) if n.startswith(f"{CANNED_DIR}/")]
+    return {n.removeprefix(f"{CANNED_DIR}/"): ctx.texts.render(n, language).text for n in names}
+
+
+def complaint_view(session: Session, ctx: Context, user: StaffUser, complaint: Complaint) -> ComplaintView:
+    """The complaint with its conversation, trail and the choices the page offers."""
+    thread = [
+        ThreadItem(m.received_at, True, m.body, "")
+        for m in session.exec(
+            select(InboundMessage).where(InboundMessage.complaint_id == complaint.id).order_by(col(InboundMessage.id))
+        )
+        if m.body
+    ]
+    if not thread:  # anonymous complaints keep no message rows: the complaint text is what the family sent
+        thread = [ThreadItem(complaint.created_at, True, complaint.text, "")]
+    answers = session.exec(
+        select(ComplaintAnswer).where(ComplaintAnswer.complaint_id == complaint.id).order_by(col(ComplaintAnswer.id))
+    ).all()
+    keys = {f"complaint:{complaint.id}:answer:{a.id}": a for a in answers}
+    outbox = {
+        m.idempotency_key: m
+        for m in session.exec(select(OutboundMessage).where(col(OutboundMessage.idempotency_key).in_(list(keys))))
+    }
+    for key, answer in keys.items():
+        message = outbox.get(key)
+        status = message.status if message else ("waiting_status" if complaint.anonymous else "")
+        thread.append(ThreadItem(answer.created_at, False, answer.text, str(status)))
+    thread.sort(key=lambda item: item.at)
+    staff = [
+        u
+        for u in session.exec(select(StaffUser).where(col(StaffUser.active).is_(True)).order_by(StaffUser.username))
+        if can_see(u, complaint)
+    ]
+    events = events_of(session, complaint)
+    ids = {e.actor_id for e in events if e.actor_id} | {a.officer_id for a in answers if a.officer_id}
+    names = {u.id or 0: u.display_name for u in session.exec(select(StaffUser).where(col(StaffUser.id).in_(ids)))}
+    return ComplaintView(
+        complaint=complaint,
+        thread=thread,
+        events=events,
+        masked_phone=masked_phone(session, ctx, complaint),
+        assignee=session.get(StaffUser, complaint.assignee_id) if complaint.assignee_id else None,
+        staff=staff,
+        canned=canned_answers(ctx, complaint.language),
+        names=names,
+    )
+
+
+def set_status(session: Session, user: StaffUser, complaint: Complaint, new: str, now: datetime) -> None:
+    """Move the complaint along its workflow; closing and reopening are a supervisor's."""
+    try:
+        target = ComplaintStatus(new)
+    except ValueError as exc:
+        raise Refused(f"unknown status {new}") from exc
+    current = ComplaintStatus(complaint.status)
+    if target == ComplaintStatus.CLOSED or (current in DECIDED and target not in DECIDED):
+        _require_supervisor(session, user, complaint, f"status:{target.value}", now)
+    try:
+        change_status(session, complaint, target, actor=Actor.OFFICER, actor_id=user.id, now=now)
+    except InvalidTransition as exc:
+        raise Refused(str(exc)) from exc
+    if target in DECIDED:
+        complaint.due_at = None
+        complaint.decided_at = complaint.decided_at or now
+    else:  # reopened, or still open: the deadline that matters now
+        complaint.decided_at = None
+        complaint.due_at = complaint.resolution_due if complaint.first_answered_at else complaint.first_answer_due
+    audit(session, user, "status", now, complaint, old=current.value, new=target.value)
+
+
+def set_category(session: Session, user: StaffUser, complaint: Complaint, category: str, now: datetime) -> None:
+    """Correct the guessed category (recorded in the trail and the audit log)."""
+    old = complaint.category
+    try:
+        correct_category(session, complaint, category, officer_id=user.id, now=now)
+    except ValueError as exc:
+        raise Refused(str(exc)) from exc
+    audit(session, user, "category", now, complaint, old=old, new=category)
+
+
+def set_municipality(session: Session, user: StaffUser, complaint: Complaint, code: str, now: datetime) -> None:
+    """Correct where the complaint happened (within the oblast); recorded."""
+    place = get_gazetteer().get(code)
+    if place is None or place.district is None or place.oblast != complaint.oblast_code:
+        raise Refused(f"unknown municipality {code}")
+    old = complaint.municipality_code
+    complaint.municipality_code, complaint.district_code, complaint.updated_at = place.code, place.district_code, now
+    session.add(complaint)
+    record_event(session, complaint, "municipality_changed", Actor.OFFICER, now, actor_id=user.id, old=old, new=code)
+    audit(session, user, "municipality", now, complaint, old=old, new=code)
+
+
+def assign(session: Session, user: StaffUser, complaint: Complaint, assignee_id: int | None, now: datetime) -> None:
+    """Officers take an unassigned complaint for themselves; supervisors (re)assign to anyone who may see it."""
+    if not is_supervisor(user) and not (assignee_id == user.id and complaint.assignee_id is None):
+        audit(session, user, "denied", now, complaint, attempted="assign")
+        raise Forbidden
+    assignee = session.get(StaffUser, assignee_id) if assignee_id else None
+    if assignee_id and (assignee is None or not assignee.active or not can_see(assignee, complaint)):
+        raise Refused("that person cannot see this complaint")
+    old = complaint.assignee_id
+    complaint.assignee_id, complaint.updated_at = assignee_id, now
+    session.add(complaint)
+    record_event(session, complaint, "assigned", Actor.OFFICER, now, actor_id=user.id, old=old, new=assignee_id)
+    audit(session, user, "assign", now, complaint, old=old, new=assignee_id)
+
+
+def add_note(session: Session, user: StaffUser, complaint: Complaint, text: str, now: datetime) -> None:
+    """An internal note (never sent to the family)."""
+    text = text.strip()
+    if not text:
+        raise Refused("the note is empty")
+    if len(text) > MAX_NOTE_CHARS:
+        raise Refused(f"a note may have at most {MAX_NOTE_CHARS} characters (this one has {len(text)})")
+    record_event(session, complaint, "note", Actor.OFFICER, now, actor_id=user.id, text=text)
+    audit(session, user, "note", now, complaint, chars=len(text))
+
+
+def preview_answer(ctx: Context, complaint: Complaint, text: str) -> Rendered:
+    """The SMS the family would get for this answer, and its cost (TextTooLong past the budget)."""
+    rendered = ctx.texts.env.get_template(f"{complaint.language}/complaints/update.txt.j2")
+    sms = rendered.render(reference=complaint.reference, text=text.strip())
+    count = count_segments(sms)
+    if count.segments > ctx.settings.max_segments:
+        raise TextTooLong(f"{count.segments} SMS (at most {ctx.settings.max_segments})")
+    return Rendered(sms, count)
+
+
+def answer(session: Session, ctx: Context, user: StaffUser, complaint: Complaint, text: str, now: datetime) -> None:
+    """Send the family an answer through the outbox; the first one meets the first-answer deadline."""
+    text = " ".join(text.split())
+    if not text:
+        raise Refused("the answer is empty")
+    if ComplaintStatus(complaint.status) == ComplaintStatus.CLOSED:
+        raise Refused("the complaint is closed: reopen it first")
+    try:
+        preview_answer(ctx, complaint, text)
+        add_answer(session, ctx, complaint, text, now, officer_id=user.id)
+    except TextTooLong as exc:
+        raise Refused(f"the answer is too long: {exc}") from exc
+    if complaint.first_answered_at is None:
+        complaint.first_answered_at = now
+        if ComplaintStatus(complaint.status) not in DECIDED:
+            complaint.due_at = complaint.resolution_due
+        session.add(complaint)
+    audit(session, user, "answer", now, complaint, chars=len(text))
+
+
+def reveal(session: Session, ctx: Context, user: StaffUser, complaint: Complaint, reason: str, now: datetime) -> str:
+    """The complainant's full number, for a supervisor who writes why; recorded in the trail and the audit log."""
+    _require_supervisor(session, user, complaint, "reveal", now)
+    reason = " ".join(reason.split())
+    if len(reason) < MIN_REVEAL_REASON_CHARS:
+        raise Refused(f"write the reason (at least {MIN_REVEAL_REASON_CHARS} characters)")
+    if len(reason) > MAX_REASON_CHARS:
+        raise Refused(f"the reason may have at most {MAX_REASON_CHARS} characters")
+    contact = session.get(Contact, complaint.contact_id) if complaint.contact_id and not complaint.anonymous else None
+    if contact is None:
+        raise Refused("an anonymous complaint has no number to reveal")
+    record_event(session, complaint, "identity_revealed", Actor.OFFICER, now, actor_id=user.id, reason=reason)
+    audit(session, user, "reveal", now, complaint, reason=reason)
+    return ctx.vault.decrypt(contact.phone_encrypted)
+
+
+def escalate_now(session: Session, ctx: Context, user: StaffUser, complaint: Complaint, now: datetime) -> None:
+    """A supervisor's escalation by hand."""
+    _require_supervisor(session, user, complaint, "escalate", now)
+    if ComplaintStatus(complaint.status) in DECIDED:
+        raise Refused("only an open complaint can be escalated")
+    escalate(session, ctx, complaint, now, reason="by_supervisor", actor=Actor.OFFICER, actor_id=user.id)
+    audit(session, user, "escalate", now, complaint)
+
+
+def notifications_for(session: Session, user: StaffUser) -> list[Notification]:
+    """Unread notifications, newest first."""
+    return list(
+        session.exec(
+            select(Notification)
+            .where(Notification.user_id == user.id, col(Notification.read_at).is_(None))
+            .order_by(col(Notification.id).desc())
+            .limit(20)
+        )
+    )
+
+
+def mark_read(session: Session, user: StaffUser, now: datetime) -> None:
+    """Dismiss the user's notifications."""
+    for note in notifications_for(session, user):
+        note.read_at = now
+        session.add(note)

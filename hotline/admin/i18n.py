@@ -1,0 +1,28 @@
+"""Interface language of the admin pages: Russian, English and Kyrgyz catalogues (TOML, key → text)."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+LOCALE_DIR = Path(__file__).with_name("locale")
+FALLBACK = "en"
+
+
+@lru_cache(maxsize=1)
+def catalogues() -> dict[str, dict[str, str]]:
+    """Every catalogue by language code."""
+    return {p.stem: tomllib.loads(p.read_text(encoding="utf-8")) for p in sorted(LOCALE_DIR.glob("*.toml"))}
+
+
+def translator(language: str) -> Callable[..., str]:
+    """t(key, **values): the text in the language, else English (Kyrgyz is partly translated), else the key."""
+    own, fallback = catalogues().get(language, {}), catalogues()[FALLBACK]
+
+    def t(key: str, **values: object) -> str:
+        text = own.get(key) or fallback.get(key) or key
+        return text.format(**values) if values else text
+
+    return t

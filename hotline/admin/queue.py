@@ -1,0 +1,194 @@
+"""The triage queue: filters, full-text search, due-date order, pages, counts per status, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from hotline.admin.access import visible_clause
+from hotline.admin.audit import safe_cell
+from hotline.complaints.reference import is_valid_reference
+from hotline.models import Complaint, ComplaintStatus, StaffUser
+
+PER_PAGE = 50
+MAX_QUERY_CHARS = 200
+OPEN_STATUSES = (ComplaintStatus.NEW, ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.INVESTIGATING)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """The queue's filters as the page's query string gives them (all optional)."""
+
+    status: str = ""
+    category: str = ""
+    municipality: str = ""
+    assignee: str = ""  # "me", "none" or a user id
+    overdue: bool = False
+    anonymous: str = ""  # "yes", "no" or ""
+    q: str = ""
+    page: int = 1
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """The filter as query parameters (for links to other pages or sorts)."""
+        f = replace(self, **changes)
+        values = {
+            "status": f.status,
+            "category": f.category,
+            "municipality": f.municipality,
+            "assignee": f.assignee,
+            "overdue": "1" if f.overdue else "",
+            "anonymous": f.anonymous,
+            "q": f.q,
+            "page": str(f.page) if f.page > 1 else "",
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue and what the page header shows."""
+
+    rows: list[Complaint]
+    total: int
+    counts: dict[str, int]
+    page: int
+    pages: int
+
+
+def _search(query: Any, text: str, dialect: str) -> Any:
+    text = text.strip()[:MAX_QUERY_CHARS]
+    if is_valid_reference(text):
+        return query.where(Complaint.reference == text)
+    words = _WORD.findall(text.casefold())[:8]
+    if not words:
+        return query
+    if dialect == "postgresql":
+        # Each word as a prefix, all required; served by the GIN index of the migration. Words are \w+ only,
+        # so nothing the user typed reaches to_tsquery's own syntax.
+        tsquery = " & ".join(f"{w}:*" for w in words)
+        return query.where(
+            func.to_tsvector(sa.literal_column("'simple'"), col(Complaint.text)).op("@@")(
+                func.to_tsquery(sa.literal_column("'simple'"), tsquery)
+            )
+        )
+    for word in words:  # SQLite: casefold() is registered on every connection (hotline.db), for Cyrillic too
+        query = query.where(func.casefold(col(Complaint.text)).contains(word.casefold(), autoescape=True))
+    return query
+
+
+def _filtered(user: StaffUser, f: QueueFilter, now: datetime, dialect: str, *, with_status: bool) -> Any:
+    query = select(Complaint).where(visible_clause(user))
+    if with_status and f.status:
+        query = query.where(Complaint.status == f.status)
+    if f.category:
+        query = query.where(Complaint.category == f.category)
+    if f.municipality:
+        query = query.where(Complaint.municipality_code == f.municipality)
+    if f.assignee == "me":
+        query = query.where(Complaint.assignee_id == user.id)
+    elif f.assignee == "none":
+        query = query.where(col(Complaint.assignee_id).is_(None))
+    elif f.assignee.isdigit():
+        query = query.where(Complaint.assignee_id == int(f.assignee))
+    if f.overdue:
+        query = query.where(col(Complaint.due_at) < now)
+    if f.anonymous in ("yes", "no"):
+        query = query.where(Complaint.anonymous == (f.anonymous == "yes"))
+    if f.q:
+        query = _search(query, f.q, dialect)
+    return query
+
+
+def queue_page(session: Session, user: StaffUser, f: QueueFilter, now: datetime) -> QueuePage:
+    """The complaints a user may see, filtered, the soonest due first, a page at a time."""
+    dialect = session.get_bind().dialect.name
+    # One grouped count gives both the per-status counts and the total (no second COUNT over the table).
+    base = _filtered(user, f, now, dialect, with_status=False).subquery()
+    counts = {
+        str(status): int(n)
+        for status, n in session.exec(select(base.c.status, func.count()).group_by(base.c.status)).all()
+    }
+    total = counts.get(f.status, 0) if f.status else sum(counts.values())
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(1, f.page), pages)
+    rows = session.exec(
+        _filtered(user, f, now, dialect, with_status=True)
+        .order_by(col(Complaint.due_at).asc().nulls_last(), col(Complaint.id).desc())
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE)
+    ).all()
+    return QueuePage(list(rows), total, counts, page, pages)
+
+
+def newer_than(session: Session, user: StaffUser, f: QueueFilter, after_id: int, now: datetime) -> list[Complaint]:
+    """Complaints filed since the page was drawn that match its filters (the page polls for these)."""
+    dialect = session.get_bind().dialect.name
+    query = _filtered(user, f, now, dialect, with_status=True).where(col(Complaint.id) > after_id)
+    return list(session.exec(query.order_by(col(Complaint.id).desc()).limit(PER_PAGE)).all())
+
+
+CSV_COLUMNS = [
+    "reference",
+    "created",
+    "status",
+    "category",
+    "municipality",
+    "district",
+    "jurisdiction",
+    "anonymous",
+    "assignee_id",
+    "first_answer_due",
+    "resolution_due",
+    "first_answered",
+    "decided",
+    "overdue",
+    "text",
+]
+
+
+def export_queue(session: Session, user: StaffUser, f: QueueFilter, now: datetime, tz: ZoneInfo) -> Iterator[str]:
+    """The whole filtered queue as CSV, without any phone number (none is in the complaint table)."""
+    dialect = session.get_bind().dialect.name
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(tz).isoformat(timespec="minutes") if moment else ""
+
+    query = _filtered(user, f, now, dialect, with_status=True).order_by(col(Complaint.id))
+    for c in session.exec(query.execution_options(yield_per=1000)):
+        overdue = c.due_at is not None and c.due_at < now
+        writer.writerow(
+            [
+                c.reference,
+                when(c.created_at),
+                c.status,
+                c.category,
+                c.municipality_code or "",
+                c.district_code or "",
+                c.jurisdiction,
+                "yes" if c.anonymous else "no",
+                c.assignee_id or "",
+                when(c.first_answer_due),
+                when(c.resolution_due),
+                when(c.first_answered_at),
+                when(c.decided_at),
+                "yes" if overdue else "no",
+                safe_cell(c.text),
+            ]
+        )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()

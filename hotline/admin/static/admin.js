@@ -1,0 +1,51 @@
+// Light progressive enhancement: every page works without it.
+(function () {
+  "use strict";
+  var csrf = document.querySelector('input[name="csrf_token"]');
+
+  // Queue: new complaints appear without reloading (polls every 20 s).
+  var queue = document.getElementById("queue");
+  if (queue && queue.dataset.poll) {
+    var latest = Number(queue.dataset.latest || 0);
+    var banner = document.getElementById("new-complaints");
+    var poll = function () {
+      fetch(queue.dataset.poll + "&after=" + latest, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data || !data.count) { return; }
+          latest = data.latest;
+          queue.tBodies[0].insertAdjacentHTML("afterbegin", data.html);
+          banner.textContent = queue.dataset.newLabel + ": " + data.count;
+          banner.hidden = false;
+        })
+        .catch(function () {});
+    };
+    setInterval(poll, Number(queue.dataset.interval || 20000));
+  }
+
+  // Answer box: canned answers fill the text; the SMS count is the server's (the same code that sends).
+  var form = document.getElementById("answer-form");
+  if (form) {
+    var text = document.getElementById("answer-text");
+    var out = document.getElementById("segments");
+    var canned = document.getElementById("canned");
+    var timer = null;
+    var count = function () {
+      var body = new URLSearchParams({ text: text.value, csrf_token: csrf ? csrf.value : "" });
+      fetch(form.dataset.preview, { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (d) {
+          out.textContent = d.ok
+            ? out.dataset.label.replace("{segments}", d.segments).replace("{max}", d.max_segments).replace("{encoding}", d.encoding).replace("{units}", d.units)
+            : out.dataset.tooLong + " " + d.error;
+          out.className = d.ok ? "" : "late";
+        })
+        .catch(function () {});
+    };
+    var later = function () { clearTimeout(timer); timer = setTimeout(count, 250); };
+    text.addEventListener("input", later);
+    if (canned) {
+      canned.addEventListener("change", function () { if (canned.value) { text.value = canned.value; count(); } });
+    }
+  }
+})();

@@ -1,0 +1,125 @@
+"""Deadlines and escalation: an overdue complaint moves up a level (municipality → district → oblast) once per
+missed deadline, its supervisors are notified on the admin page, and the family hears "still in progress" once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select, update
+
+from hotline.admin.access import can_see
+from hotline.complaints.service import LEVEL_UP, record_event
+from hotline.context import Context
+from hotline.messaging.outbox import enqueue
+from hotline.models import (
+    Actor,
+    Complaint,
+    ComplaintStatus,
+    Contact,
+    Jurisdiction,
+    Notification,
+    Purpose,
+    Role,
+    StaffUser,
+)
+
+log = logging.getLogger(__name__)
+OPEN = (ComplaintStatus.NEW.value, ComplaintStatus.ACKNOWLEDGED.value, ComplaintStatus.INVESTIGATING.value)
+PROGRESS_SMS_VALID = timedelta(days=3)
+BATCH = 200
+
+
+def supervisors_of(session: Session, complaint: Complaint) -> list[StaffUser]:
+    """Active supervisors who see the complaint (its district's and the oblast's)."""
+    candidates = session.exec(
+        select(StaffUser).where(StaffUser.role == Role.SUPERVISOR, col(StaffUser.active).is_(True))
+    ).all()
+    return [user for user in candidates if can_see(user, complaint)]
+
+
+def escalate(
+    session: Session,
+    ctx: Context,
+    complaint: Complaint,
+    now: datetime,
+    *,
+    reason: str,
+    actor: Actor = Actor.SYSTEM,
+    actor_id: int | None = None,
+) -> None:
+    """Move a complaint one level up (it stays at the oblast if already there), notify, tell the family once."""
+    old = Jurisdiction(complaint.jurisdiction)
+    new = LEVEL_UP.get(old, old)
+    complaint.jurisdiction = new
+    complaint.updated_at = now
+    session.add(complaint)
+    record_event(
+        session, complaint, "escalated", actor, now, actor_id=actor_id, old=old.value, new=new.value, reason=reason
+    )
+    assignee = session.get(StaffUser, complaint.assignee_id) if complaint.assignee_id else None
+    if assignee is not None and not can_see(assignee, complaint):
+        # The assignee's level no longer handles it: it waits for the next level to take it.
+        complaint.assignee_id = None
+        record_event(session, complaint, "unassigned", Actor.SYSTEM, now, reason="escalated")
+    for supervisor in supervisors_of(session, complaint):
+        session.add(
+            Notification(
+                user_id=supervisor.id or 0,
+                complaint_id=complaint.id,
+                kind="escalated",
+                details={"reference": complaint.reference, "reason": reason, "to": new.value},
+                created_at=now,
+            )
+        )
+    contact = session.get(Contact, complaint.contact_id) if complaint.contact_id and not complaint.anonymous else None
+    if contact is not None:
+        sms = ctx.texts.render("complaints/in_progress", complaint.language, reference=complaint.reference)
+        # One key per complaint: a second escalation never sends it again.
+        enqueue(
+            session,
+            ctx,
+            contact=contact,
+            text=sms.text,
+            purpose=Purpose.COMPLAINT_UPDATE,
+            key=f"complaint:{complaint.id}:in-progress",
+            language=complaint.language,
+            expires_at=now + PROGRESS_SMS_VALID,
+            now=now,
+        )
+
+
+def _claim(session: Session, complaint_id: int, flag: str) -> bool:
+    # Set the flag only if still unset: with two schedulers running, exactly one escalates each deadline.
+    column = getattr(Complaint, flag)
+    result = session.execute(
+        update(Complaint).where(col(Complaint.id) == complaint_id, column.is_(False)).values({flag: True})
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def escalate_overdue(session: Session, ctx: Context, now: datetime) -> int:
+    """Escalate every open complaint whose current deadline has passed and has not escalated it yet."""
+    overdue_first = sa.and_(
+        col(Complaint.first_answered_at).is_(None), col(Complaint.escalated_first_answer).is_(False)
+    )
+    overdue_resolution = sa.and_(
+        col(Complaint.first_answered_at).is_not(None), col(Complaint.escalated_resolution).is_(False)
+    )
+    candidates = session.exec(
+        select(Complaint)
+        .where(col(Complaint.status).in_(OPEN), col(Complaint.due_at) < now, sa.or_(overdue_first, overdue_resolution))
+        .order_by(col(Complaint.due_at))
+        .limit(BATCH)
+    ).all()
+    done = 0
+    for complaint in candidates:
+        first = complaint.first_answered_at is None
+        flag = "escalated_first_answer" if first else "escalated_resolution"
+        if not _claim(session, complaint.id or 0, flag):
+            continue
+        session.refresh(complaint)
+        escalate(session, ctx, complaint, now, reason="first_answer_overdue" if first else "resolution_overdue")
+        done += 1
+    return done
