@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # Admin session cookie only over HTTPS; default: on outside development.
     cookie_secure: bool | None = None
     escalation_interval_minutes: int = Field(default=10, ge=1)
+    # How often the queue page asks for new complaints (a small JSON request; 0 turns polling off).
+    admin_poll_seconds: int = Field(default=20, ge=0)
     migrate_on_start: bool = True
     max_complaints_per_day: int = Field(default=5, ge=1)
     max_status_failures_per_day: int = Field(default=5, ge=1)

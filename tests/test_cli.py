@@ -12,11 +12,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from hotline.admin.auth import PASSWORDS
 from hotline.cli import app
 from hotline.config import Settings, get_settings
 from hotline.context import build_context
 from hotline.messaging import outbox
-from hotline.models import Contact, InboundMessage, Purpose, utcnow
+from hotline.models import Contact, InboundMessage, Purpose, StaffUser, utcnow
 
 runner = CliRunner()
 
@@ -137,3 +138,22 @@ def test_outbox_commands(env: Settings, engine: Engine) -> None:
     assert runner.invoke(app, ["outbox", "cancel", "a"]).exit_code == 1
     assert runner.invoke(app, ["outbox", "status"]).stdout.split() == ["cancelled", "1", "pending", "1"]
     assert "1 messages will be retried now" in runner.invoke(app, ["outbox", "retry"]).stdout
+
+
+def test_user_create_makes_the_first_admin_who_can_log_in(env: Settings, engine: Engine) -> None:
+    result = runner.invoke(
+        app, ["user", "create", "root", "--role", "admin", "--password-stdin"], input="a long admin password\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "created admin root" in result.output
+    with Session(engine) as session:
+        user = session.exec(select(StaffUser).where(StaffUser.username == "root")).one()
+        assert PASSWORDS.verify(user.password_hash, "a long admin password")
+    again = runner.invoke(app, ["user", "create", "root", "--role", "admin", "--password-stdin"], input="x" * 12 + "\n")
+    assert again.exit_code == 2 and "is taken" in again.output
+    weak = runner.invoke(
+        app, ["user", "create", "weak", "--role", "officer", "--area", "dara", "--password-stdin"], input="short\n"
+    )
+    assert weak.exit_code == 2 and "at least 10" in weak.output
+    listed = runner.invoke(app, ["user", "list"])
+    assert "root" in listed.output and "weak" not in listed.output

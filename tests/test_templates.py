@@ -39,6 +39,7 @@ def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
             for pin in (None, "0123")
         ],
         "complaints/appended": [{"reference": "12345678"}],
+        "complaints/in_progress": [{"reference": "12345678"}],
         # The SMS of an officers' answer; the admin answer box keeps the text within the budget.
         "complaints/update": [{"reference": "12345678", "text": "Жалоба текшерилди, акча кайтарылды."}],
         "status/show": [
@@ -126,3 +127,14 @@ def test_missing_variable_fails_loudly(tmp_path: Path) -> None:
     (tmp_path / "en" / "t.txt.j2").write_text("{{ p.amount_som }} som")
     with pytest.raises(Exception, match="undefined"):
         TextLibrary(tmp_path, 3).render("t", "en")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_canned_answers_fit_once_sent_as_an_answer(language: str) -> None:
+    library = TextLibrary(TEMPLATES, 3)
+    canned = [n for n in library.names(language) if n.startswith("complaints/canned/")]
+    assert len(canned) >= 3
+    for name in canned:
+        text = library.render(name, language).text
+        sms = library.render("complaints/update", language, reference="12345678", text=text)
+        assert sms.count.segments <= 2, f"{language}/{name}: leave room for the officer to add a sentence"

@@ -71,8 +71,8 @@ def _search(query: Any, text: str, dialect: str) -> Any:
     if is_valid_reference(text):
         return query.where(Complaint.reference == text)
     words = _WORD.findall(text.casefold())[:8]
-    if not words:
-        return query
+    if not words:  # only punctuation: nothing can match it (rather than silently showing everything)
+        return query.where(sa.false())
     if dialect == "postgresql":
         # Each word as a prefix, all required; served by the GIN index of the migration. Words are \w+ only,
         # so nothing the user typed reaches to_tsquery's own syntax.
@@ -105,7 +105,7 @@ def _filtered(user: StaffUser, f: QueueFilter, now: datetime, dialect: str, *, w
         query = query.where(col(Complaint.due_at) < now)
     if f.anonymous in ("yes", "no"):
         query = query.where(Complaint.anonymous == (f.anonymous == "yes"))
-    if f.q:
+    if f.q.strip():
         query = _search(query, f.q, dialect)
     return query
 

@@ -119,6 +119,7 @@ def render(request: Request, name: str, user: StaffUser | None, status_code: int
         gazetteer=get_gazetteer(),
         categories=list(get_rules().categories),
         is_supervisor=bool(user and is_supervisor(user)),
+        poll_ms=ctx.settings.admin_poll_seconds * 1000,
         urlencode=urlencode,
     )
     return templates.TemplateResponse(request, name, values, status_code=status_code)

@@ -44,10 +44,12 @@ def make_complaint(
     phone: str = "+996555123456",
     anonymous: bool = False,
     now: datetime | None = None,
+    language: str = "ru",
 ) -> Complaint:
     """A complaint filed through the same service the SMS flow uses, in a known municipality."""
     now = now or utcnow()
     contact = get_or_create_contact(session, ctx, phone, now)
+    contact.language = language
     filed = file_complaint(
         session, ctx, contact=contact, text=text, anonymous=anonymous, place=get_gazetteer().get(municipality), now=now
     )

@@ -18,8 +18,18 @@ Web = Callable[[], TestClient]
 
 def test_every_admin_page_sends_anonymous_users_to_login(web: Web, staff: dict[str, StaffUser]) -> None:
     client = web()
-    for path in ("/admin", "/admin/queue", "/admin/complaints/1", "/admin/audit", "/admin/dashboard", "/admin/users",
-                 "/admin/queue.csv", "/admin/audit.csv", "/admin/content", "/admin/reference"):
+    for path in (
+        "/admin",
+        "/admin/queue",
+        "/admin/complaints/1",
+        "/admin/audit",
+        "/admin/dashboard",
+        "/admin/users",
+        "/admin/queue.csv",
+        "/admin/audit.csv",
+        "/admin/content",
+        "/admin/reference",
+    ):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303, path
         assert response.headers["location"].startswith("/admin/login?next=")
@@ -44,13 +54,16 @@ def test_login_refuses_wrong_password_and_throttles_after_five(
     client = web()
     for _ in range(5):
         page = client.get("/admin/login")
-        response = client.post("/admin/login", data={"username": "dara.officer", "password": "wrong password!",
-                                                     "csrf_token": csrf_from(page.text)})
+        response = client.post(
+            "/admin/login",
+            data={"username": "dara.officer", "password": "wrong password!", "csrf_token": csrf_from(page.text)},
+        )
         assert response.status_code == 401
         assert "Неверное имя пользователя или пароль" in response.text
     page = client.get("/admin/login")
-    response = client.post("/admin/login", data={"username": "dara.officer", "password": PASSWORD,
-                                                 "csrf_token": csrf_from(page.text)})
+    response = client.post(
+        "/admin/login", data={"username": "dara.officer", "password": PASSWORD, "csrf_token": csrf_from(page.text)}
+    )
     # Even the right password waits: the account is under attack.
     assert response.status_code == 429
     assert "Слишком много неудачных попыток" in response.text
@@ -62,8 +75,11 @@ def test_login_refuses_wrong_password_and_throttles_after_five(
 def test_session_cookie_is_httponly_samesite_and_secure(web: Web, staff: dict[str, StaffUser]) -> None:
     client = web()
     page = client.get("/admin/login")
-    response = client.post("/admin/login", data={"username": "dara.officer", "password": PASSWORD,
-                                                 "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    response = client.post(
+        "/admin/login",
+        data={"username": "dara.officer", "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "secure" in cookie and "path=/admin" in cookie
 
@@ -75,8 +91,11 @@ def test_forged_or_missing_csrf_token_is_refused_and_changes_nothing(
     client = web()
     log_in(client, "batken.super")
     for token in ("forged", ""):
-        response = client.post(f"/admin/complaints/{complaint.id}/note", data={"note": "x", "csrf_token": token},
-                               headers={"accept": "text/html"})
+        response = client.post(
+            f"/admin/complaints/{complaint.id}/note",
+            data={"note": "x", "csrf_token": token},
+            headers={"accept": "text/html"},
+        )
         assert response.status_code == 403
         assert "CSRF" in response.text
     session.expire_all()
@@ -106,8 +125,9 @@ def test_password_change_ends_other_sessions(web: Web, staff: dict[str, StaffUse
     log_in(officer, "dara.officer")
     admin = web()
     token = log_in(admin, "admin")
-    response = admin.post(f"/admin/users/{staff['dara'].id}", data={"active": "1", "password": "a new long password",
-                                                                    "csrf_token": token})
+    response = admin.post(
+        f"/admin/users/{staff['dara'].id}", data={"active": "1", "password": "a new long password", "csrf_token": token}
+    )
     assert response.status_code == 200 and "Saved" in response.text
     assert officer.get("/admin/queue", follow_redirects=False).status_code == 303
 
@@ -116,9 +136,16 @@ def test_login_does_not_redirect_to_other_sites(web: Web, staff: dict[str, Staff
     client = web()
     page = client.get("/admin/login?next=https://evil.example/")
     assert "evil" not in page.text
-    response = client.post("/admin/login", data={"username": "dara.officer", "password": PASSWORD,
-                                                 "csrf_token": csrf_from(page.text), "next": "//evil.example/"},
-                           follow_redirects=False)
+    response = client.post(
+        "/admin/login",
+        data={
+            "username": "dara.officer",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(page.text),
+            "next": "//evil.example/",
+        },
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/admin"
 
 

@@ -5,7 +5,7 @@
 
   // Queue: new complaints appear without reloading (polls every 20 s).
   var queue = document.getElementById("queue");
-  if (queue && queue.dataset.poll) {
+  if (queue && queue.dataset.poll && Number(queue.dataset.interval) > 0) {
     var latest = Number(queue.dataset.latest || 0);
     var banner = document.getElementById("new-complaints");
     var poll = function () {
@@ -20,7 +20,7 @@
         })
         .catch(function () {});
     };
-    setInterval(poll, Number(queue.dataset.interval || 20000));
+    setInterval(poll, Number(queue.dataset.interval));
   }
 
   // Answer box: canned answers fill the text; the SMS count is the server's (the same code that sends).

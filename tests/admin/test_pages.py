@@ -1,0 +1,128 @@
+"""Dashboard, audit log, user administration, the CLI for the first admin, and the interface languages."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from hotline.admin.auth import PASSWORDS
+from hotline.admin.i18n import catalogues
+from hotline.context import Context
+from hotline.models import AuditEntry, ComplaintStatus, Role, StaffUser, utcnow
+from tests.admin.conftest import csrf_from, log_in, make_complaint
+
+Web = Callable[[], TestClient]
+
+
+def test_dashboard_figures_for_a_period(web: Web, staff: dict[str, StaffUser], session: Session, ctx: Context) -> None:
+    now = utcnow()
+    answered = make_complaint(session, ctx, "Не выплатили", now=now - timedelta(days=3))
+    answered.first_answered_at = answered.created_at + timedelta(hours=10)
+    answered.decided_at, answered.status, answered.due_at = (
+        answered.created_at + timedelta(hours=30),
+        ComplaintStatus.RESOLVED,
+        None,
+    )
+    session.add(answered)
+    make_complaint(session, ctx, "Просрочено", now=now - timedelta(days=9), phone="+996555000911")
+    make_complaint(session, ctx, "Кыштут", municipality="kyshtut", phone="+996555000912")
+    make_complaint(session, ctx, "Давно", now=now - timedelta(days=90), phone="+996555000913")
+    session.commit()
+    client = web()
+    log_in(client, "batken.super")
+    page = client.get("/admin/dashboard").text  # the last 30 days
+    assert '<dd id="total">3</dd>' in page and '<dd id="overdue">1</dd>' in page
+    assert '<dd id="median-first">10.0 h</dd>' in page and '<dd id="median-resolution">30.0 h</dd>' in page
+    assert "<svg" in page and "Dara: 2" in page and "Kyshtut: 1" in page
+    everything = client.get(f"/admin/dashboard?from={(now - timedelta(days=100)).date()}&to={now.date()}").text
+    assert '<dd id="total">4</dd>' in everything
+    # An officer's dashboard counts only what the officer may see.
+    officer = web()
+    log_in(officer, "kyshtut.officer")
+    assert '<dd id="total">1</dd>' in officer.get("/admin/dashboard").text
+    assert "cdn" not in page.lower() and "https://" not in page  # nothing loaded from elsewhere
+
+
+def test_audit_log_filters_and_export(web: Web, staff: dict[str, StaffUser], session: Session, ctx: Context) -> None:
+    complaint = make_complaint(session, ctx, "Не выплатили")
+    officer = web()
+    log_in(officer, "dara.officer")
+    officer.get(f"/admin/complaints/{complaint.id}")
+    supervisor = web()
+    log_in(supervisor, "batken.super")
+    page = supervisor.get(f"/admin/audit?action=view&user={staff['dara'].id}").text
+    assert complaint.reference in page and "dara.officer" in page
+    assert "batken.super" not in supervisor.get("/admin/audit?action=view").text.split("<tbody>")[1]
+    exported = supervisor.get(f"/admin/audit.csv?reference={complaint.reference}")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [(r["user"], r["action"], r["complaint"]) for r in rows] == [("dara.officer", "view", complaint.reference)]
+    assert "555" not in exported.text
+    assert session.exec(select(AuditEntry).where(AuditEntry.action == "export_audit")).one().user_id == (
+        staff["supervisor"].id
+    )
+
+
+def test_admin_creates_and_deactivates_accounts(web: Web, staff: dict[str, StaffUser], session: Session) -> None:
+    admin = web()
+    token = log_in(admin, "admin")
+    form = {
+        "csrf_token": token,
+        "username": "leilek.officer",
+        "password": "long enough pass",
+        "role": "officer",
+        "level": "district",
+        "area_code": "leilek-rayon",
+        "display_name": "Айгуль",
+    }
+    assert "Saved" in admin.post("/admin/users", data=form).text
+    created = session.exec(select(StaffUser).where(StaffUser.username == "leilek.officer")).one()
+    assert created.role == Role.OFFICER and PASSWORDS.verify(created.password_hash, "long enough pass")
+    assert created.password_hash.startswith("$argon2id$")
+    for bad, message in (
+        ({"password": "short"}, "at least 10"),
+        ({"username": "leilek.officer"}, "is taken"),
+        ({"username": "x2", "area_code": "dara"}, "is not a district code"),
+        (
+            {"username": "x3", "role": "supervisor", "level": "municipality", "area_code": "dara"},
+            "a supervisor watches",
+        ),
+    ):
+        assert message in admin.post("/admin/users", data={**form, **bad}).text
+    officer = web()
+    log_in(officer, "leilek.officer", "long enough pass")
+    assert "Saved" in admin.post(f"/admin/users/{created.id}", data={"csrf_token": token}).text  # active unticked
+    assert officer.get("/admin/queue", follow_redirects=False).status_code == 303
+    page = officer.get("/admin/login")
+    refused = officer.post(
+        "/admin/login",
+        data={"username": "leilek.officer", "password": "long enough pass", "csrf_token": csrf_from(page.text)},
+    )
+    assert refused.status_code == 401
+
+
+def test_content_and_reference_pages_show_every_text_and_place(web: Web, staff: dict[str, StaffUser]) -> None:
+    admin = web()
+    log_in(admin, "admin")
+    content = admin.get("/admin/content").text
+    assert "complaints/canned/need_info" in content and "needs review" in content and "missing" not in content
+    assert "kyshtut" in admin.get("/admin/reference").text
+
+
+def test_interface_in_russian_english_and_kyrgyz(web: Web, staff: dict[str, StaffUser]) -> None:
+    english, russian = catalogues()["en"], catalogues()["ru"]
+    assert set(russian) == set(english), "every English key has a Russian text"
+    assert set(catalogues()["ky"]) <= set(english)
+    client = web()
+    token = log_in(client, "dara.officer")
+    assert "Queue" in client.get("/admin/queue").text
+    client.post("/admin/language", data={"csrf_token": token, "language": "ru", "next": "/admin/queue"})
+    assert "Очередь" in client.get("/admin/queue").text
+    client.post("/admin/language", data={"csrf_token": token, "language": "ky", "next": "/admin/queue"})
+    page = client.get("/admin/queue").text
+    assert "Кезек" in page and "Category" in page  # untranslated Kyrgyz keys fall back to English
+    assert 'lang="ky"' in page
