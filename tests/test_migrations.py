@@ -8,9 +8,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import hotline.models  # noqa: F401
+from hotline.db import include_object
 
 
 def test_migrated_database_matches_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
