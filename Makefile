@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck pytest bench lock clean
+.PHONY: run test install lint typecheck pytest bench lock clean screenshots
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ typecheck: install
 
 pytest: install
 	$(BIN)/pytest
+
+## Renew docs/screenshots/ from the admin browser test.
+screenshots: install
+	HOTLINE_SCREENSHOTS=docs/screenshots HOTLINE_REQUIRE_BROWSER=1 $(BIN)/pytest tests/admin/test_browser.py
 
 ## Benchmark the webhook (prints figures; see docs/BENCHMARKS.md).
 bench: install
