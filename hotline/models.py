@@ -317,3 +317,62 @@ class SenderClock(SQLModel, table=True):
 
     sender: str = Field(max_length=64, primary_key=True)
     next_free: float = 0.0  # Unix time; each send pushes it on by segments / rate
+
+
+class EnrolmentKind(StrEnum):
+    """What a household is enrolled for."""
+
+    PREGNANCY = "pregnancy"
+    CHILD = "child"
+
+
+class EnrolmentStatus(StrEnum):
+    """Where an enrolment is; only active ones get reminders."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    LOSS = "loss"
+
+
+class Household(SQLModel, table=True):
+    """A family enrolled for reminders: its phone (the contact, encrypted), when to write, and its consent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", unique=True)
+    municipality_code: str | None = Field(default=None, max_length=32)
+    send_hour: int = 10  # local hour the family prefers; quiet hours still apply
+    consent_at: datetime = _ts()
+    consent_channel: str = Field(max_length=16)  # sms, staff or import
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class Enrolment(SQLModel, table=True):
+    """One pregnancy (by its due date) or one child (by birth date) of a household."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    kind: EnrolmentKind = Field(sa_type=sa.String(16))
+    due_date: date | None = None
+    birth_date: date | None = None
+    status: EnrolmentStatus = Field(default=EnrolmentStatus.ACTIVE, sa_type=sa.String(16))
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_enrolment_due", "kind", "status", "due_date"),
+        sa.Index("ix_enrolment_birth", "kind", "status", "birth_date"),
+    )
+
+
+class ReminderPlanned(SQLModel, table=True):
+    """A scheduled message decided for an enrolment: sent (in the week's SMS) or skipped; never decided twice."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id")
+    code: str = Field(max_length=32)
+    day: date
+    outbound_key: str | None = Field(default=None, max_length=160)  # None: skipped (one reminder a week at most)
+
+    __table_args__ = (sa.UniqueConstraint("enrolment_id", "code", name="uq_reminderplanned_enrolment_code"),)

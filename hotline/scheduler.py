@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -17,6 +18,7 @@ from hotline.db import get_engine, session_scope
 from hotline.messaging.dispatcher import RateLimiter, dispatch_once
 from hotline.messaging.sender import make_sender
 from hotline.models import utcnow
+from hotline.reminders.service import plan_day
 
 log = logging.getLogger(__name__)
 MAX_DRAIN_SECONDS = 30.0
@@ -52,6 +54,14 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
         if done:
             log.info("escalated %d overdue complaints", done)
 
+    def plan_reminders() -> None:
+        # Hourly, for today: idempotent, so a restart or a second scheduler process plans nothing twice.
+        now = utcnow()
+        with session_scope(engine) as session:
+            report = plan_day(session, ctx, ctx.local_day(now), now)
+        if report.sent or report.skipped:
+            log.info("reminders planned: %s", report)
+
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone=settings.timezone) if blocking else BackgroundScheduler(timezone=settings.timezone)
     )
@@ -70,5 +80,14 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
         id="escalate",
         max_instances=1,
         coalesce=True,
+    )
+    scheduler.add_job(
+        plan_reminders,
+        "interval",
+        hours=1,
+        id="reminders",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
     )
     return scheduler

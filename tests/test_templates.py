@@ -40,6 +40,8 @@ def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
         ],
         "complaints/appended": [{"reference": "12345678"}],
         "complaints/in_progress": [{"reference": "12345678"}],
+        # Reminders are rendered with the child's age (the longest: 59 months); test_planner checks 2 segments.
+        "reminders/vaccination": [{"months": m} for m in (2, 3, 5, 12)],
         # The SMS of an officers' answer; the admin answer box keeps the text within the budget.
         "complaints/update": [{"reference": "12345678", "text": "Жалоба текшерилди, акча кайтарылды."}],
         "status/show": [
