@@ -376,3 +376,15 @@ class ReminderPlanned(SQLModel, table=True):
     outbound_key: str | None = Field(default=None, max_length=160)  # None: skipped (one reminder a week at most)
 
     __table_args__ = (sa.UniqueConstraint("enrolment_id", "code", name="uq_reminderplanned_enrolment_code"),)
+
+
+class HealthAlert(SQLModel, table=True):
+    """A family texted DANGER or a danger sign: it was told to go to a facility now; health staff follow up."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    municipality_code: str | None = Field(default=None, max_length=32, index=True)
+    created_at: datetime = _ts(default_factory=utcnow, index=True)
+    handled_at: datetime | None = _ts(default=None, nullable=True)
+    handled_by: int | None = Field(default=None, foreign_key="staffuser.id")

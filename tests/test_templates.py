@@ -27,7 +27,6 @@ def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
     places = get_gazetteer()
     assert ubk is not None
     contexts: dict[str, list[dict[str, Any]]] = {
-        "coming_soon": [{"feature": "JOIN"}],
         "complaints/ask_text": [{"anonymous": a} for a in (False, True)],
         "complaints/ask_district": [{"districts": places.districts}],
         "complaints/ask_municipality": [
@@ -42,6 +41,12 @@ def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
         "complaints/in_progress": [{"reference": "12345678"}],
         # Reminders are rendered with the child's age (the longest: 59 months); test_planner checks 2 segments.
         "reminders/vaccination": [{"months": m} for m in (2, 3, 5, 12)],
+        "reminders/join_retry": [
+            {"reason": r, "step": s}
+            for r in ("kind", "month_out_of_range", "due_too_far", "due_past", "birth_in_future", "child_too_old", "x")
+            for s in ("child", "pregnancy")
+        ],
+        "reminders/join_done": [{"kind": k, "day": date(2027, 12, 31)} for k in ("pregnancy", "child")],
         # The SMS of an officers' answer; the admin answer box keeps the text within the budget.
         "complaints/update": [{"reference": "12345678", "text": "Жалоба текшерилди, акча кайтарылды."}],
         "status/show": [

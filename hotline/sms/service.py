@@ -14,13 +14,13 @@ from hotline.context import Context
 from hotline.db import write_lock
 from hotline.models import Contact, Conversation, InboundMessage
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
+from hotline.reminders import flows as reminder_flows
+from hotline.reminders.dates import has_symptom
 from hotline.sms import flows
 from hotline.sms.keywords import Match
 from hotline.sms.turn import Answer, Turn
 
 log = logging.getLogger(__name__)
-
-COMING_SOON = {"JOIN"}
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,11 @@ def respond(
     conversation = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).first()
     if match.keyword is None:
         turn = Turn(session, ctx, contact, now, Answer(contact.language), message_id)
-        if conversation is None:
+        in_complaint = conversation is not None and conversation.flow == "complaint" and conversation.expires_at > now
+        if not in_complaint and has_symptom(body):
+            # A danger sign comes before any menu or dialogue (a complaint's text is never taken for one).
+            reminder_flows.danger(turn, body)
+        elif conversation is None:
             turn.say("menu")
         elif conversation.expires_at > now:
             continue_conversation(turn, conversation, body)
@@ -166,6 +170,8 @@ def continue_conversation(turn: Turn, conversation: Conversation, body: str) -> 
     """Hand a message that is not a keyword to the dialogue in progress."""
     if conversation.flow == "complaint":
         return complaint_flows.continue_complaint(turn, conversation, body)
+    if conversation.flow == reminder_flows.FLOW:
+        return reminder_flows.continue_join(turn, conversation, body)
     return flows.continue_conversation(turn, conversation, body)
 
 
@@ -188,7 +194,18 @@ def on_keyword(turn: Turn, match: Match) -> Answer:
     if keyword == "START":
         contact.opted_out_at = None
         turn.session.add(contact)
+        reminder_flows.resume(turn)
         return turn.say("start")
+    if keyword == "JOIN":
+        return reminder_flows.start_join(turn, match.rest)
+    if keyword == "BORN":
+        return reminder_flows.born(turn, match.rest)
+    if keyword == "LOSS":
+        return reminder_flows.loss(turn)
+    if keyword == "PAUSE":
+        return reminder_flows.pause(turn)
+    if keyword == "DANGER":
+        return reminder_flows.danger(turn, match.rest)
     if keyword == "BENEFITS":
         return flows.start_benefits(turn, match.rest)
     if keyword == "CHECK":
@@ -199,6 +216,4 @@ def on_keyword(turn: Turn, match: Match) -> Answer:
         return complaint_flows.start_complaint(turn, match.rest, anonymous=keyword == "ANON")
     if keyword == "STATUS":
         return complaint_flows.status(turn, match.rest)
-    if keyword in COMING_SOON:
-        return turn.say("coming_soon", feature=keyword)
     raise ValueError(f"keyword {keyword} has no handler")

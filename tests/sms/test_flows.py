@@ -266,10 +266,6 @@ def test_opted_out_phone_gets_nothing_until_start(session: Session, ctx: Context
     assert converse(session, ctx, "BENEFITS 3")[0].startswith("Birth grant")
 
 
-def test_reminders_are_coming_soon(session: Session, ctx: Context) -> None:
-    assert converse(session, ctx, "JOIN") == [render(ctx, "coming_soon", "en", feature="JOIN")]
-
-
 def test_through_the_webhook_end_to_end(client: TestClient, settings: Settings) -> None:
     assert text_in(client, settings, "Жардам", sender=PHONE)[0] != ""
     listing = text_in(client, settings, "жолокпул")[0]

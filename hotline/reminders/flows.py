@@ -1,0 +1,196 @@
+"""SMS dialogues of the reminders: JOIN (enrol, with consent), BORN, LOSS, PAUSE, and danger-sign answers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import col, select
+
+from hotline.models import Conversation, Enrolment, EnrolmentKind, EnrolmentStatus, HealthAlert, Household
+from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
+from hotline.reminders.service import (
+    EnrolmentError,
+    check_birth_date,
+    check_due_date,
+    due_date_from_month,
+    enrol,
+    household_of,
+)
+from hotline.sms.flows import save_conversation
+from hotline.sms.turn import Answer, Turn
+
+FLOW = "join"
+MAX_RETRIES = 2  # an answer not understood is asked again twice, then the dialogue ends with advice
+
+
+def _household(turn: Turn) -> Household | None:
+    return turn.session.exec(select(Household).where(Household.contact_id == turn.contact.id)).first()
+
+
+def start_join(turn: Turn, rest: str) -> Answer:
+    """JOIN: pregnancy or child? (JOIN 1 / JOIN 2 answer it at once.)"""
+    if rest.strip():
+        return _kind(turn, None, rest)
+    save_conversation(turn, FLOW, "kind", {"retries": 0})
+    return turn.say("reminders/join_kind")
+
+
+def continue_join(turn: Turn, conversation: Conversation, body: str) -> Answer:
+    """The next answer of the JOIN dialogue."""
+    step = conversation.step
+    if step == "kind":
+        return _kind(turn, conversation, body)
+    if step == "pregnancy":
+        return _pregnancy(turn, conversation, body)
+    if step == "child":
+        return _child(turn, conversation, body)
+    return _consent(turn, conversation, body)
+
+
+def _retry(turn: Turn, conversation: Conversation | None, step: str, data: dict[str, object], reason: str) -> Answer:
+    retries = int(str(data.get("retries", 0))) + 1
+    if retries > MAX_RETRIES:
+        if conversation is not None:
+            turn.session.delete(conversation)
+        return turn.say("reminders/join_gave_up")
+    save_conversation(turn, FLOW, step, {**data, "retries": retries}, conversation)
+    return turn.say("reminders/join_retry", reason=reason, step=step)
+
+
+def _kind(turn: Turn, conversation: Conversation | None, body: str) -> Answer:
+    data: dict[str, object] = dict(conversation.data) if conversation else {"retries": 0}
+    if is_one_of(body, "pregnancy"):
+        save_conversation(turn, FLOW, "pregnancy", {"retries": 0}, conversation)
+        return turn.say("reminders/join_pregnancy")
+    if is_one_of(body, "child"):
+        save_conversation(turn, FLOW, "child", {"retries": 0}, conversation)
+        return turn.say("reminders/join_child")
+    return _retry(turn, conversation, "kind", data, "kind")
+
+
+def _pregnancy(turn: Turn, conversation: Conversation, body: str) -> Answer:
+    data = dict(conversation.data)
+    month = pregnancy_month(body)
+    due = None if month is not None else parse_date(body, turn.answer.language, turn.day)
+    if month is None and due is None:
+        return _retry(turn, conversation, "pregnancy", data, "unparsed")
+    try:  # checked now, so the family is asked again before it gives consent
+        due = due_date_from_month(month, turn.day) if month is not None else due
+        assert due is not None
+        check_due_date(due, turn.day)
+    except EnrolmentError as refused:
+        return _retry(turn, conversation, "pregnancy", data, refused.reason)
+    return _ask_consent(turn, conversation, {"kind": "pregnancy", "date": due.isoformat()})
+
+
+def _child(turn: Turn, conversation: Conversation, body: str) -> Answer:
+    data = dict(conversation.data)
+    born_on = parse_date(body, turn.answer.language, turn.day)
+    if born_on is None:
+        return _retry(turn, conversation, "child", data, "unparsed")
+    try:
+        check_birth_date(born_on, turn.day)
+    except EnrolmentError as refused:
+        return _retry(turn, conversation, "child", data, refused.reason)
+    return _ask_consent(turn, conversation, {"kind": "child", "date": born_on.isoformat()})
+
+
+def _ask_consent(turn: Turn, conversation: Conversation, data: dict[str, object]) -> Answer:
+    if _household(turn) is not None:  # consent was given at the first JOIN: a second child is simply added
+        return _enrol(turn, conversation, data)
+    save_conversation(turn, FLOW, "consent", {**data, "retries": 0}, conversation)
+    return turn.say("reminders/join_consent")
+
+
+def _consent(turn: Turn, conversation: Conversation, body: str) -> Answer:
+    if not is_one_of(body, "yes"):
+        turn.session.delete(conversation)
+        return turn.say("reminders/join_declined")
+    return _enrol(turn, conversation, dict(conversation.data))
+
+
+def _enrol(turn: Turn, conversation: Conversation, data: dict[str, object]) -> Answer:
+    turn.session.delete(conversation)
+    household = household_of(turn.session, turn.contact, turn.now, "sms")
+    kind = EnrolmentKind(str(data["kind"]))
+    day = date.fromisoformat(str(data["date"]))
+    dates = {"due_date": day} if kind == EnrolmentKind.PREGNANCY else {"birth_date": day}
+    enrol(turn.session, household, kind, turn.now, turn.day, **dates)
+    return turn.say("reminders/join_done", kind=kind.value, day=day)
+
+
+def _active(turn: Turn, kind: EnrolmentKind) -> list[Enrolment]:
+    household = _household(turn)
+    if household is None:
+        return []
+    return list(
+        turn.session.exec(
+            select(Enrolment)
+            .where(Enrolment.household_id == household.id, Enrolment.kind == kind)
+            .where(col(Enrolment.status).in_([EnrolmentStatus.ACTIVE, EnrolmentStatus.PAUSED]))
+            .order_by(col(Enrolment.id))
+        )
+    )
+
+
+def born(turn: Turn, rest: str) -> Answer:
+    """BORN [date]: the pregnancy becomes a child (born today unless a date is given)."""
+    pregnancies = _active(turn, EnrolmentKind.PREGNANCY)
+    if not pregnancies:
+        return turn.say("reminders/not_enrolled")
+    day = parse_date(rest, turn.answer.language, turn.day) if rest.strip() else turn.day
+    if day is None or day > turn.day:
+        return turn.say("reminders/born_date")
+    pregnancy = pregnancies[0]
+    pregnancy.status, pregnancy.updated_at = EnrolmentStatus.COMPLETED, turn.now
+    turn.session.add(pregnancy)
+    household = _household(turn)
+    assert household is not None
+    enrol(turn.session, household, EnrolmentKind.CHILD, turn.now, turn.day, birth_date=day)
+    return turn.say("reminders/born")
+
+
+def loss(turn: Turn) -> Answer:
+    """LOSS: pregnancy messages stop at once, one compassionate message, never baby messages."""
+    pregnancies = _active(turn, EnrolmentKind.PREGNANCY)
+    for pregnancy in pregnancies:
+        pregnancy.status, pregnancy.updated_at = EnrolmentStatus.LOSS, turn.now
+        turn.session.add(pregnancy)
+    return turn.say("reminders/loss") if pregnancies else turn.say("reminders/not_enrolled")
+
+
+def pause(turn: Turn) -> Answer:
+    """PAUSE: no reminders until JOIN or START; other messages (answers to complaints) still arrive."""
+    household = _household(turn)
+    if household is None:
+        return turn.say("reminders/not_enrolled")
+    for enrolment in _active(turn, EnrolmentKind.PREGNANCY) + _active(turn, EnrolmentKind.CHILD):
+        enrolment.status, enrolment.updated_at = EnrolmentStatus.PAUSED, turn.now
+        turn.session.add(enrolment)
+    return turn.say("reminders/paused")
+
+
+def resume(turn: Turn) -> None:
+    """START after PAUSE (or STOP) makes paused enrolments active again."""
+    household = _household(turn)
+    if household is None:
+        return
+    for kind in EnrolmentKind:
+        for enrolment in _active(turn, kind):
+            if enrolment.status == EnrolmentStatus.PAUSED:
+                enrolment.status, enrolment.updated_at = EnrolmentStatus.ACTIVE, turn.now
+                turn.session.add(enrolment)
+
+
+def danger(turn: Turn, text: str) -> Answer:
+    """A danger sign or DANGER: go to the nearest facility now, call 103; health staff see it on the admin page."""
+    household = _household(turn)
+    turn.session.add(
+        HealthAlert(
+            contact_id=turn.contact.id or 0,
+            message_id=turn.message_id,
+            municipality_code=(household.municipality_code if household else None) or turn.contact.municipality_code,
+            created_at=turn.now,
+        )
+    )
+    return turn.say("reminders/danger")

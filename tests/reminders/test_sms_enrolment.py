@@ -1,0 +1,145 @@
+"""Enrolment and stage changes by SMS, and danger-sign answers, through the same service as the webhook."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlmodel import Session, col, select
+
+from hotline.context import Context
+from hotline.models import Enrolment, EnrolmentKind, EnrolmentStatus, HealthAlert, Household, OutboundMessage
+from hotline.reminders.service import plan_day
+from tests.factories import converse
+
+TODAY = date(2027, 1, 4)
+
+
+def at(ctx: Context, day: date = TODAY, hour: int = 12) -> datetime:
+    return datetime.combine(day, time(hour), ctx.tz)
+
+
+def say(session: Session, ctx: Context, body: str, day: date = TODAY) -> str:
+    replies = converse(session, ctx, body, now=at(ctx, day))
+    session.commit()
+    return " / ".join(replies)
+
+
+def enrolments(session: Session) -> list[Enrolment]:
+    session.expire_all()
+    return list(session.exec(select(Enrolment).order_by(col(Enrolment.id))))
+
+
+def test_join_a_pregnancy_by_month_with_consent(session: Session, ctx: Context) -> None:
+    assert "1 беременность, 2 ребёнок" in say(session, ctx, "ПОДПИСКА")
+    assert "месяц беременности" in say(session, ctx, "1")
+    assert "Ответьте 1, если согласны" in say(session, ctx, "5 месяц")
+    done = say(session, ctx, "да")
+    assert done.startswith("Подписка: беременность, роды ") and "СТОП" in done
+    (pregnancy,) = enrolments(session)
+    assert pregnancy.kind == EnrolmentKind.PREGNANCY and pregnancy.status == EnrolmentStatus.ACTIVE
+    assert pregnancy.due_date == TODAY + timedelta(days=280 - 7 * 20)
+    household = session.exec(select(Household)).one()
+    assert household.consent_channel == "sms" and household.consent_at == at(ctx)
+
+
+def test_a_second_join_adds_a_child_without_asking_consent_again(session: Session, ctx: Context) -> None:
+    for body in ("ПОДПИСКА", "1", "12.08.2027", "да"):
+        say(session, ctx, body)
+    assert say(session, ctx, "ПОДПИСКА 2").startswith("Дата рождения ребёнка")
+    assert say(session, ctx, "март 2025").startswith("Подписка: ребёнок, 01.03.2025")
+    kinds = [(e.kind, e.due_date, e.birth_date) for e in enrolments(session)]
+    assert kinds == [(EnrolmentKind.PREGNANCY, date(2027, 8, 12), None), (EnrolmentKind.CHILD, None, date(2025, 3, 1))]
+
+
+def test_dates_in_the_forms_families_type(session: Session, ctx: Context) -> None:
+    expected = {
+        "12.03.2025": date(2025, 3, 12),
+        "12/3/25": date(2025, 3, 12),
+        "3.2025": date(2025, 3, 1),
+        "март 2025": date(2025, 3, 1),
+    }
+    for i, typed in enumerate(expected):
+        phone = f"+99655500{i:04d}"
+        converse(session, ctx, "JOIN 2", phone, at(ctx))
+        converse(session, ctx, typed, phone, at(ctx))
+        converse(session, ctx, "yes", phone, at(ctx))
+        session.commit()
+    assert [e.birth_date for e in enrolments(session)] == list(expected.values())
+
+
+def test_bad_answers_are_asked_again_twice_then_the_dialogue_ends(session: Session, ctx: Context) -> None:
+    say(session, ctx, "ПОДПИСКА")
+    assert "Отправьте 1 (беременность) или 2" in say(session, ctx, "не знаю")
+    say(session, ctx, "1")
+    assert "Месяц беременности: от 1 до 9" in say(session, ctx, "12")
+    assert "Месяц беременности: от 1 до 9" in say(session, ctx, "0 месяц")
+    assert "Не удалось понять дату" in say(session, ctx, "завтра или послезавтра")
+    assert enrolments(session) == []
+    say(session, ctx, "ПОДПИСКА 1")
+    assert "дальше 10 месяцев" in say(session, ctx, "12.03.2028")
+    say(session, ctx, "ПОДПИСКА 2")
+    assert "в будущем" in say(session, ctx, "12.03.2027")
+    assert "для детей до 5 лет" in say(session, ctx, "01.01.2020")
+    assert "Не удалось" in say(session, ctx, "abc")
+    assert enrolments(session) == []
+
+
+def test_declined_consent_enrols_nothing(session: Session, ctx: Context) -> None:
+    for body in ("ПОДПИСКА", "2", "12.03.2025"):
+        say(session, ctx, body)
+    assert "Напоминания не будут приходить" in say(session, ctx, "нет")
+    assert enrolments(session) == [] and session.exec(select(Household)).all() == []
+
+
+def test_born_switches_to_child_and_loss_stops_pregnancy_messages(session: Session, ctx: Context) -> None:
+    for body in ("ПОДПИСКА", "1", "8 месяц", "да"):
+        say(session, ctx, body)
+    assert "Поздравляем! Отправьте РОДИЛА и дату" in say(session, ctx, "РОДИЛА 02.01.2030")  # a future date
+    assert say(session, ctx, "РОДИЛА 02.01.2027").startswith("Поздравляем! Теперь напоминания будут о малыше")
+    pregnancy, child = enrolments(session)
+    assert pregnancy.status == EnrolmentStatus.COMPLETED and child.birth_date == date(2027, 1, 2)
+    assert "нет подписки" in say(session, ctx, "РОДИЛА")  # the pregnancy is already a child
+
+    other = "+996555777888"
+    for body in ("ПОДПИСКА", "1", "4 месяц", "да"):
+        converse(session, ctx, body, other, at(ctx))
+    replies = converse(session, ctx, "ПОТЕРЯ", other, at(ctx))
+    session.commit()
+    assert replies[0].startswith("Нам очень жаль")
+    lost = enrolments(session)[-1]
+    assert lost.status == EnrolmentStatus.LOSS
+    # Nothing is planned for a lost pregnancy, ever: not the pregnancy messages, and no baby messages.
+    for offset in range(0, 300, 3):
+        plan_day(session, ctx, TODAY + timedelta(days=offset), at(ctx, TODAY + timedelta(days=offset)))
+    session.commit()
+    households = {h.contact_id: h for h in session.exec(select(Household))}
+    lost_contact = next(c for c, h in households.items() if h.id == lost.household_id)
+    assert session.exec(select(OutboundMessage).where(OutboundMessage.contact_id == lost_contact)).all() == []
+
+
+def test_pause_and_start(session: Session, ctx: Context) -> None:
+    for body in ("ПОДПИСКА", "2", "01.01.2027", "да"):
+        say(session, ctx, body)
+    assert "на паузе" in say(session, ctx, "ПАУЗА")
+    assert [e.status for e in enrolments(session)] == [EnrolmentStatus.PAUSED]
+    plan_day(session, ctx, TODAY, at(ctx))
+    assert session.exec(select(OutboundMessage)).all() == []
+    say(session, ctx, "СТАРТ")
+    assert [e.status for e in enrolments(session)] == [EnrolmentStatus.ACTIVE]
+    assert "нет подписки" in converse(session, ctx, "ПАУЗА", "+996555000999", at(ctx))[0]
+
+
+def test_danger_words_get_an_immediate_answer_and_an_alert(session: Session, ctx: Context) -> None:
+    for body in ("ОПАСНОСТЬ", "у ребенка судороги", "Балада ысытма бар", "кровотечение"):
+        reply = say(session, ctx, body)
+        assert reply in (
+            "Срочно идите в ближайшую больницу или звоните 103 (скорая).",
+            "Дароо жакынкы ооруканага барыңыз же 103 чалыңыз (тез жардам).",
+        ), body
+    assert len(session.exec(select(HealthAlert)).all()) == 4
+    # Ordinary words that merely start like a symptom word do not raise an alarm.
+    assert "103" not in say(session, ctx, "Кандай пособие бар?")
+    # A complaint's text is a complaint, even when it mentions blood.
+    say(session, ctx, "ЖАЛОБА")
+    assert "103" not in say(session, ctx, "врач потребовал деньги за анализ крови")
+    assert len(session.exec(select(HealthAlert)).all()) == 4
