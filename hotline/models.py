@@ -108,6 +108,7 @@ class Role(StrEnum):
     OFFICER = "officer"  # complaints in its area, minus those routed above its level
     SUPERVISOR = "supervisor"  # also reveals identities, reassigns, escalates, closes
     ADMIN = "admin"  # users, reference data, content; no complaint contents
+    HEALTH = "health"  # health staff: danger-sign alerts of its area (with the number, to call back); no complaints
 
 
 class StaffUser(SQLModel, table=True):

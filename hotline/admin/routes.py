@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from hotline.admin import audit as audit_log
-from hotline.admin import auth, casework
+from hotline.admin import auth, casework, health
 from hotline.admin.access import CASEWORK_ROLES, is_supervisor
 from hotline.admin.dashboard import dashboard
 from hotline.admin.i18n import translator
@@ -93,6 +93,7 @@ async def check_form(request: Request) -> None:
 Staff = Annotated[StaffUser, Depends(role(Role.OFFICER, Role.SUPERVISOR))]
 Supervisor = Annotated[StaffUser, Depends(role(Role.SUPERVISOR))]
 Admin = Annotated[StaffUser, Depends(role(Role.ADMIN))]
+HealthStaff = Annotated[StaffUser, Depends(role(Role.HEALTH))]
 Anyone = Annotated[StaffUser, Depends(current_user)]
 CsrfChecked = Depends(check_form)
 
@@ -175,7 +176,8 @@ def login(
         )
     session.commit()
     auth.start_session(_session_data(request), user, now)
-    return back(_safe_next(next) if user.role != Role.ADMIN or "/users" in next else "/admin/users")
+    home_page = {Role.ADMIN: "/admin/users", Role.HEALTH: "/admin/health"}.get(Role(user.role))
+    return back(home_page if home_page and not next.startswith(home_page) else _safe_next(next))
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
@@ -204,7 +206,8 @@ def set_language(
 @router.get("", response_model=None)
 def home(user: Anyone) -> RedirectResponse:
     """Each role's first page."""
-    return back("/admin/users" if user.role == Role.ADMIN else "/admin/queue")
+    first = {Role.ADMIN: "/admin/users", Role.HEALTH: "/admin/health"}.get(Role(user.role), "/admin/queue")
+    return back(first)
 
 
 # ---- queue ----------------------------------------------------------------------------------------------------
@@ -557,6 +560,31 @@ def dashboard_page(
         day_from, day_to = day_to, day_from
     figures = dashboard(session, user, day_from, day_to, ctx.tz, now)
     return render(request, "dashboard.html", user, d=figures)
+
+
+# ---- health alerts ---------------------------------------------------------------------------------------------
+
+
+@router.get("/health", response_class=HTMLResponse)
+def health_page(
+    request: Request, session: SessionDep, ctx: ContextDep, user: HealthStaff, all: str = ""
+) -> HTMLResponse:
+    """Danger-sign alerts of the user's area, open ones first (every look is audited)."""
+    rows = health.alerts_for(session, ctx, user, open_only=not all, now=utcnow())
+    session.commit()
+    response = render(request, "health.html", user, rows=rows, show_all=bool(all))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/health/{alert_id}/handled", dependencies=[CsrfChecked])
+def health_handled(request: Request, session: SessionDep, user: HealthStaff, alert_id: int) -> RedirectResponse:
+    """Mark an alert as followed up."""
+    if not health.mark_handled(session, user, alert_id, utcnow()):
+        raise HTTPException(404, "No such alert in your area")
+    session.commit()
+    flash(request, "ok", translator(user.ui_language)("done.saved"))
+    return back("/admin/health")
 
 
 # ---- admin: users, reference data, content --------------------------------------------------------------------
