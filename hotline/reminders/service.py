@@ -179,9 +179,59 @@ def _candidates(session: Session, day: date, schedule: tuple[Scheduled, ...]) ->
     return [(e, m) for e, m in found if (e.id, m.code) not in planned]
 
 
+PAST_DUE = timedelta(weeks=4)
+PAST_DUE_CODE = "past-due"
+
+
+def ask_past_due(session: Session, ctx: Context, day: date, now: datetime, report: PlanReport) -> None:
+    """A pregnancy 4 weeks past its due date without BORN: ask once whether the baby is born, then pause."""
+    rows = session.exec(
+        select(Enrolment).where(
+            Enrolment.kind == EnrolmentKind.PREGNANCY,
+            Enrolment.status == EnrolmentStatus.ACTIVE,
+            col(Enrolment.due_date) <= day - PAST_DUE,
+        )
+    ).all()
+    for enrolment in rows:
+        household = session.get(Household, enrolment.household_id)
+        contact = session.get(Contact, household.contact_id) if household else None
+        if household is None or contact is None:
+            continue
+        key = f"reminder:{enrolment.id}:{PAST_DUE_CODE}"
+        send = contact.opted_out_at is None
+        try:
+            with session.begin_nested():
+                session.add(
+                    ReminderPlanned(
+                        enrolment_id=enrolment.id or 0, code=PAST_DUE_CODE, day=day, outbound_key=key if send else None
+                    )
+                )
+                session.flush()
+                enrolment.status, enrolment.updated_at = EnrolmentStatus.PAUSED, now
+                session.add(enrolment)
+                if send:
+                    text = ctx.texts.render("reminders/ask_born", contact.language).text
+                    enqueue(
+                        session,
+                        ctx,
+                        contact=contact,
+                        text=text,
+                        purpose=Purpose.REMINDER,
+                        key=key,
+                        not_before=send_time(ctx, household, day, now),
+                        expires_at=datetime.combine(day, time(), ctx.tz) + REMINDER_VALID,
+                        now=now,
+                    )
+        except IntegrityError:
+            continue
+        report.sent += send
+        report.codes[PAST_DUE_CODE] = report.codes.get(PAST_DUE_CODE, 0) + send
+
+
 def plan_day(session: Session, ctx: Context, day: date, now: datetime) -> PlanReport:
     """Put every reminder due on `day` into the outbox: one SMS per household per week at most, never twice."""
     report = PlanReport()
+    ask_past_due(session, ctx, day, now, report)
     by_household: dict[int, list[tuple[Enrolment, Scheduled]]] = defaultdict(list)
     for enrolment, scheduled in _candidates(session, day, get_schedule()):
         by_household[enrolment.household_id].append((enrolment, scheduled))

@@ -51,9 +51,10 @@ def test_a_whole_pregnancy_gets_each_reminder_on_its_week_in_its_language(sessio
     enrol(session, household, EnrolmentKind.PREGNANCY, at(ctx, START), START, due_date=due)
     session.commit()
     messages = run(session, ctx, START, due + timedelta(weeks=4))
-    assert sent_codes(session) == [f"preg-w{w}" for w in (12, 20, 26, 30, 34, 36, 38, 40)]
+    # ... and four weeks after the due date without BORN, the question whether the baby is born.
+    assert sent_codes(session) == [f"preg-w{w}" for w in (12, 20, 26, 30, 34, 36, 38, 40)] + ["past-due"]
     conception = due - timedelta(weeks=40)
-    for message, week in zip(messages, (12, 20, 26, 30, 34, 36, 38, 40), strict=True):
+    for message, week in zip(messages[:8], (12, 20, 26, 30, 34, 36, 38, 40), strict=True):
         planned_day = conception + timedelta(weeks=week)
         assert message.not_before == at(ctx, planned_day, 10)  # the preferred hour, that very day
         assert message.purpose == Purpose.REMINDER and message.language == "ru"
@@ -162,3 +163,21 @@ def test_every_scheduled_template_exists_in_every_language_within_two_segments(c
     for message in get_schedule():
         for language in ("ky", "ru", "uz", "en"):
             assert ctx.texts.render(message.template, language, months=59).count.segments <= 2
+
+
+def test_pregnancy_past_due_asks_once_then_pauses(session: Session, ctx: Context) -> None:
+    household = session.get(Household, new_household(session, ctx))
+    assert household is not None
+    due = START + timedelta(days=10)
+    pregnancy = enrol(session, household, EnrolmentKind.PREGNANCY, at(ctx, START), START, due_date=due)
+    session.commit()
+    messages = run(session, ctx, due, due + timedelta(weeks=8))
+    asked = [m for m in messages if m.body.startswith("Ребёнок родился?")]
+    assert len(asked) == 1 and asked[0].not_before.date() == due + timedelta(weeks=4)
+    session.refresh(pregnancy)
+    assert pregnancy.status == "paused"
+
+
+def test_reminders_fit_two_segments_in_every_language(ctx: Context) -> None:
+    for language in ("ky", "ru", "uz", "en"):
+        assert ctx.texts.render("reminders/ask_born", language).count.segments <= 2
