@@ -30,6 +30,7 @@ from hotline.content import LANGUAGES, TextTooLong
 from hotline.context import Context, get_context
 from hotline.db import SessionDep
 from hotline.models import ComplaintStatus, Jurisdiction, Role, StaffUser, utcnow
+from hotline.reminders.reports import OUTCOMES, reminders_report
 
 router = APIRouter(prefix="/admin")
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -121,6 +122,7 @@ def render(request: Request, name: str, user: StaffUser | None, status_code: int
         categories=list(get_rules().categories),
         is_supervisor=bool(user and is_supervisor(user)),
         poll_ms=ctx.settings.admin_poll_seconds * 1000,
+        outcomes=list(OUTCOMES),
         urlencode=urlencode,
     )
     return templates.TemplateResponse(request, name, values, status_code=status_code)
@@ -542,12 +544,15 @@ def audit_csv(session: SessionDep, ctx: ContextDep, user: Supervisor, f: AuditFi
     )
 
 
+DashboardUser = Annotated[StaffUser, Depends(role(Role.OFFICER, Role.SUPERVISOR, Role.HEALTH))]
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard_page(
     request: Request,
     session: SessionDep,
     ctx: ContextDep,
-    user: Staff,
+    user: DashboardUser,
     day_from: Annotated[date | None, Query(alias="from")] = None,
     day_to: Annotated[date | None, Query(alias="to")] = None,
 ) -> HTMLResponse:
@@ -558,8 +563,10 @@ def dashboard_page(
     day_from = day_from or day_to - timedelta(days=29)
     if day_from > day_to:
         day_from, day_to = day_to, day_from
-    figures = dashboard(session, user, day_from, day_to, ctx.tz, now)
-    return render(request, "dashboard.html", user, d=figures)
+    # Complaint figures for complaint staff; reminder figures (no complaint data) for supervisors and health staff.
+    figures = dashboard(session, user, day_from, day_to, ctx.tz, now) if user.role != Role.HEALTH else None
+    reminders = reminders_report(session, user, day_from, day_to, ctx.tz) if user.role != Role.OFFICER else None
+    return render(request, "dashboard.html", user, d=figures, r=reminders, day_from=day_from, day_to=day_to)
 
 
 # ---- health alerts ---------------------------------------------------------------------------------------------

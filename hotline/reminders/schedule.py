@@ -34,6 +34,12 @@ class Scheduled:
         """From the anchor (the start of pregnancy, or the birth) to the day the message is due."""
         return relativedelta(weeks=self.weeks, months=self.months, days=self.days)
 
+    @property
+    def offset_days(self) -> int:
+        """The offset as a number of days from a fixed anchor (for ordering messages of one stage)."""
+        anchor = date(2000, 1, 1)
+        return int((anchor + self.offset() - anchor).days)
+
     def due_on(self, due_date: date | None, birth_date: date | None) -> date | None:
         """The day this message is due for an enrolment (None if the enrolment has no such anchor)."""
         if self.stage == EnrolmentKind.PREGNANCY:

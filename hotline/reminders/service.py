@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
@@ -141,7 +142,9 @@ def send_time(ctx: Context, household: Household, day: date, now: datetime) -> d
     return moment
 
 
-def _candidates(session: Session, day: date, schedule: tuple[Scheduled, ...]) -> list[tuple[Enrolment, Scheduled]]:
+def _candidates(
+    session: Session, day: date, schedule: tuple[Scheduled, ...], tz: ZoneInfo
+) -> list[tuple[Enrolment, Scheduled]]:
     # One query per stage: the enrolments whose anchor puts any message due in the window (an OR of indexed
     # ranges), then the exact check per message in Python. Already decided messages are dropped.
     first = day - timedelta(days=GRACE_DAYS)
@@ -159,7 +162,7 @@ def _candidates(session: Session, day: date, schedule: tuple[Scheduled, ...]) ->
         ).all()
         for enrolment in rows:
             # Not before the enrolment: a late enrolment starts at its current stage, with no catch-up.
-            start = max(first, enrolment.created_at.date() - timedelta(days=GRACE_DAYS))
+            start = max(first, enrolment.created_at.astimezone(tz).date())
             for message in messages:
                 due = message.due_on(enrolment.due_date, enrolment.birth_date)
                 if due is not None and start <= due <= day:
@@ -233,14 +236,19 @@ def plan_day(session: Session, ctx: Context, day: date, now: datetime) -> PlanRe
     report = PlanReport()
     ask_past_due(session, ctx, day, now, report)
     by_household: dict[int, list[tuple[Enrolment, Scheduled]]] = defaultdict(list)
-    for enrolment, scheduled in _candidates(session, day, get_schedule()):
+    for enrolment, scheduled in _candidates(session, day, get_schedule(), ctx.tz):
         by_household[enrolment.household_id].append((enrolment, scheduled))
     iso = day.isocalendar()
     for household_id, due in sorted(by_household.items()):
         urgent = [pair for pair in due if not pair[1].weekly_limit]
         due = [pair for pair in due if pair[1].weekly_limit]
-        for enrolment, scheduled in urgent:
-            _plan_one(session, ctx, report, household_id, enrolment, scheduled, day, now)
+        for group in _groups(urgent):
+            # After a planner outage, only the newest of a newborn's messages goes (no burst); the rest are skipped.
+            group.sort(key=lambda p: p[1].offset_days)
+            for enrolment, scheduled in group[:-1]:
+                _record_skipped(session, enrolment, scheduled, day)
+                report.skipped += 1
+            _plan_one(session, ctx, report, household_id, *group[-1], day, now)
         if not due:
             continue
         household = session.get(Household, household_id)
@@ -335,6 +343,14 @@ def _plan_one(
     report.skipped += not send
     if send:
         report.codes[scheduled.code] = report.codes.get(scheduled.code, 0) + 1
+
+
+def _record_skipped(session: Session, enrolment: Enrolment, scheduled: Scheduled, day: date) -> None:
+    try:
+        with session.begin_nested():
+            session.add(ReminderPlanned(enrolment_id=enrolment.id or 0, code=scheduled.code, day=day))
+    except IntegrityError:
+        pass  # already decided by another planner
 
 
 def _groups(due: list[tuple[Enrolment, Scheduled]]) -> list[list[tuple[Enrolment, Scheduled]]]:
