@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -21,6 +22,7 @@ from hotline.context import build_context
 from hotline.db import get_engine, migrate, session_scope
 from hotline.messaging import outbox
 from hotline.models import Contact, InboundMessage, Jurisdiction, Role, StaffUser, utcnow
+from hotline.reminders import importer
 
 app = typer.Typer(help="Batken hotline: SMS and voice hotline for families.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys for phone numbers.", no_args_is_help=True)
@@ -30,6 +32,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(complaints_app, name="complaints")
 app.add_typer(outbox_app, name="outbox")
 user_app = typer.Typer(help="Staff accounts of the admin page.", no_args_is_help=True)
+households_app = typer.Typer(help="Households enrolled for reminders.", no_args_is_help=True)
+app.add_typer(households_app, name="households")
 app.add_typer(user_app, name="user")
 
 
@@ -290,3 +294,37 @@ def user_list() -> None:
         for user in session.exec(select(StaffUser).order_by(StaffUser.username)):
             state = "active" if user.active else "inactive"
             typer.echo(f"{user.username:<20} {user.role:<11} {user.level:<13} {user.area_code:<16} {state}")
+
+
+@households_app.command("import")
+def households_import(
+    file: Annotated[Path, typer.Argument(help="CSV: phone,kind,date,language,municipality,send_hour,consent")],
+) -> None:
+    """Enrol households from a CSV file: every row is checked first, and nothing is written if one is wrong."""
+    settings = _settings()
+    ctx = build_context(settings)
+    try:
+        raw = importer.read_csv(file.read_bytes())
+        rows = importer.check_all(raw, ctx.local_day(utcnow()))
+    except importer.ImportRejected as rejected:
+        for error in rejected.errors:
+            typer.secho(error, fg="red", err=True)
+        typer.secho("Nothing was imported.", fg="red", err=True)
+        raise typer.Exit(2) from rejected
+    migrate(settings.database_url)
+    with (
+        session_scope(get_engine(settings.database_url)) as session,
+        typer.progressbar(length=len(rows), label="Importing") as bar,
+    ):
+        last = 0
+
+        def advance(done: int) -> None:
+            nonlocal last
+            bar.update(done - last)
+            last = done
+
+        result = importer.write_rows(session, ctx, rows, utcnow(), "import", progress=advance)
+    typer.echo(
+        f"{result.rows} rows: {result.new_households} new households, {result.new_enrolments} new enrolments, "
+        f"{result.already_there} already enrolled"
+    )

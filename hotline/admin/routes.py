@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -30,12 +31,15 @@ from hotline.content import LANGUAGES, TextTooLong
 from hotline.context import Context, get_context
 from hotline.db import SessionDep
 from hotline.models import ComplaintStatus, Jurisdiction, Role, StaffUser, utcnow
+from hotline.reminders import importer
 from hotline.reminders.reports import OUTCOMES, reminders_report
 
 router = APIRouter(prefix="/admin")
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 ContextDep = Annotated[Context, Depends(get_context)]
 MAX_FORM_BYTES = 32 * 1024  # a form bigger than this is refused before it is read
+MAX_UPLOAD_BYTES = importer.MAX_BYTES + 64 * 1024  # the CSV import, with room for the form around the file
+UPLOAD_PATHS = {"/admin/enrol/import"}
 
 
 class LoginRequired(Exception):
@@ -80,9 +84,10 @@ def role(*roles: Role) -> Callable[..., StaffUser]:
 
 async def check_form(request: Request) -> None:
     """Every form post: not oversized, and carrying the session's CSRF token."""
+    limit = MAX_UPLOAD_BYTES if request.url.path in UPLOAD_PATHS else MAX_FORM_BYTES
     declared = request.headers.get("content-length", "")
-    if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
-        raise HTTPException(413, f"Form too large (limit {MAX_FORM_BYTES // 1024} KB) or without a length")
+    if not declared.isdigit() or int(declared) > limit:
+        raise HTTPException(413, f"Form too large (limit {limit // 1024} KB) or without a length")
     form = await request.form()
     submitted = form.get("csrf_token") or request.headers.get("x-csrf-token")
     if not auth.csrf_valid(_session_data(request), submitted if isinstance(submitted, str) else None):
@@ -592,6 +597,79 @@ def health_handled(request: Request, session: SessionDep, user: HealthStaff, ale
     session.commit()
     flash(request, "ok", translator(user.ui_language)("done.saved"))
     return back("/admin/health")
+
+
+# ---- enrolment by staff ----------------------------------------------------------------------------------------
+
+Enroller = Annotated[StaffUser, Depends(role(Role.HEALTH, Role.SUPERVISOR))]
+
+
+@router.get("/enrol", response_class=HTMLResponse)
+def enrol_page(request: Request, user: Enroller) -> HTMLResponse:
+    """Enrol one household, or import a CSV file."""
+    return render(request, "enrol.html", user, result=None, errors=[], columns=importer.COLUMNS)
+
+
+def _import(
+    request: Request, session: Session, ctx: Context, user: StaffUser, raw: list[dict[str, str]], channel: str
+) -> HTMLResponse:
+    now = utcnow()
+    try:
+        rows = importer.check_all(raw, ctx.local_day(now))
+    except importer.ImportRejected as rejected:
+        return render(
+            request, "enrol.html", user, status_code=422, result=None, errors=rejected.errors, columns=importer.COLUMNS
+        )
+    result = importer.write_rows(session, ctx, rows, now, channel)
+    audit_log.audit(
+        session, user, "enrolment_import", now, rows=result.rows, channel=channel, new_enrolments=result.new_enrolments
+    )
+    session.commit()
+    return render(request, "enrol.html", user, result=result, errors=[], columns=importer.COLUMNS)
+
+
+@router.post("/enrol", dependencies=[CsrfChecked])
+def enrol_one(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Enroller,
+    phone: Annotated[str, Form(max_length=32)],
+    kind: Annotated[str, Form(max_length=16)],
+    date_: Annotated[str, Form(alias="date", max_length=40)],
+    language: Annotated[str, Form(max_length=2)] = "ky",
+    municipality: Annotated[str, Form(max_length=32)] = "",
+    send_hour: Annotated[str, Form(max_length=2)] = "10",
+    consent: Annotated[str, Form(max_length=8)] = "",
+) -> HTMLResponse:
+    """One household from the form (the same checks as a CSV row)."""
+    raw = {
+        "phone": phone,
+        "kind": kind,
+        "date": date_,
+        "language": language,
+        "municipality": municipality,
+        "send_hour": send_hour,
+        "consent": "yes" if consent else "",
+    }
+    return _import(request, session, ctx, user, [raw], "staff")
+
+
+@router.post("/enrol/import", dependencies=[CsrfChecked])
+async def enrol_import(request: Request, session: SessionDep, ctx: ContextDep, user: Enroller) -> HTMLResponse:
+    """A CSV file of households: checked whole, then written in one transaction, or nothing written."""
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise HTTPException(400, "Choose a CSV file")
+    data = await upload.read()
+    try:
+        raw = importer.read_csv(data)
+    except importer.ImportRejected as rejected:
+        return render(
+            request, "enrol.html", user, status_code=422, result=None, errors=rejected.errors, columns=importer.COLUMNS
+        )
+    return await run_in_threadpool(_import, request, session, ctx, user, raw, "import")
 
 
 # ---- admin: users, reference data, content --------------------------------------------------------------------

@@ -134,3 +134,37 @@ def test_officer_and_supervisor_day_in_the_browser(settings: Settings, session: 
     session.expire_all()
     outbox = session.exec(select(OutboundMessage)).all()
     assert [m.body for m in outbox] == [f"Жалоба {late.reference}: Проверим справку до пятницы."]
+
+
+def test_csv_import_with_a_progress_bar_in_the_browser(settings: Settings, session: Session, tmp_path: Path) -> None:
+    require_chromium()
+    port = free_port()
+    web_settings = make_settings(
+        settings.database_url,
+        tmp_path,
+        public_url=f"http://127.0.0.1:{port}",
+        cookie_secure=False,
+        encryption_keys=settings.encryption_keys,
+        lookup_key=settings.lookup_key,
+    )
+    make_staff(session, "dara.health", Role.HEALTH, Jurisdiction.MUNICIPALITY, "dara", language="ru")
+    born = (utcnow().date() - timedelta(days=40)).strftime("%d.%m.%Y")
+    rows = "".join(f"+99655510{i:04d},child,{born},ky,dara,10,да\n" for i in range(300))
+    csv_file = tmp_path / "households.csv"
+    csv_file.write_text("phone,kind,date,language,municipality,send_hour,consent\n" + rows, encoding="utf-8")
+    with serve(create_app(web_settings), port) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{base}/admin/login")
+        page.get_by_label("Имя пользователя").fill("dara.health")
+        page.get_by_label("Пароль").fill(PASSWORD)
+        page.get_by_role("button", name="Войти").click()
+        page.goto(f"{base}/admin/enrol")
+        kinds: list[str] = []
+        page.on("request", lambda r: kinds.append(r.resource_type) if r.url.endswith("/enrol/import") else None)
+        page.get_by_label("CSV").set_input_files(str(csv_file))
+        page.get_by_role("button", name="Загрузить").click()
+        expect(page.locator("#import-result")).to_contain_text("Строк: 300; новых семей: 300; новых подписок: 300")
+        # Sent by the script that drives the progress bar (a plain form post would be a "document" request).
+        assert kinds == ["xhr"]
+        browser.close()

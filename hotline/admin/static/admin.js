@@ -48,4 +48,23 @@
       canned.addEventListener("change", function () { if (canned.value) { text.value = canned.value; count(); } });
     }
   }
+
+  // CSV import: a progress bar while the file uploads, then the server's answer replaces the page.
+  var upload = document.getElementById("import-form");
+  if (upload && window.XMLHttpRequest) {
+    upload.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var bar = document.getElementById("import-progress");
+      var state = document.getElementById("import-state");
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", upload.action);
+      bar.hidden = false;
+      xhr.upload.onprogress = function (e) {
+        if (e.lengthComputable) { bar.value = Math.round((100 * e.loaded) / e.total); }
+      };
+      xhr.upload.onload = function () { bar.value = 100; state.textContent = state.dataset.processing; };
+      xhr.onload = function () { document.open(); document.write(xhr.responseText); document.close(); };
+      xhr.send(new FormData(upload));
+    });
+  }
 })();

@@ -1,0 +1,209 @@
+"""Enrolment by staff: one form, or a CSV file checked whole before anything is written (re-import is safe)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from hotline.complaints.places import get_gazetteer
+from hotline.content import LANGUAGES
+from hotline.context import Context
+from hotline.models import Enrolment, EnrolmentKind, Household
+from hotline.phones import InvalidPhone, normalise_phone
+from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
+from hotline.reminders.service import (
+    EnrolmentError,
+    check_birth_date,
+    check_due_date,
+    due_date_from_month,
+    enrol,
+    household_of,
+)
+from hotline.sms.service import get_or_create_contact
+
+COLUMNS = ("phone", "kind", "date", "language", "municipality", "send_hour", "consent")
+REQUIRED = ("phone", "kind", "date", "consent")
+MAX_ROWS = 50_000
+MAX_BYTES = 5 * 1024 * 1024
+REASONS = {
+    "due_too_far": "the due date is more than 10 months away",
+    "due_past": "the due date is more than 4 weeks past",
+    "birth_in_future": "the birth date is in the future",
+    "child_too_old": "the child is 5 or older",
+    "month_out_of_range": "the month of pregnancy must be 1 to 9",
+}
+
+
+class ImportRejected(ValueError):
+    """The file cannot be imported; nothing was written. `errors` lists every problem with its line."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors[:5]))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Row:
+    """One checked row, ready to write."""
+
+    line: int
+    phone: str
+    kind: EnrolmentKind
+    day: date
+    language: str
+    municipality: str | None
+    send_hour: int
+
+
+@dataclass
+class ImportResult:
+    """What an import wrote."""
+
+    rows: int = 0
+    new_households: int = 0
+    new_enrolments: int = 0
+    already_there: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def read_csv(data: bytes) -> list[dict[str, str]]:
+    """The rows of an uploaded file (UTF-8, with or without BOM; comma or semicolon), or ImportRejected."""
+    if len(data) > MAX_BYTES:
+        raise ImportRejected([f"the file is over {MAX_BYTES // 1024 // 1024} MB: split it"])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportRejected([f"the file is not UTF-8 (byte {exc.start}): save it as 'CSV UTF-8' and retry"]) from exc
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [h for h in header if h not in COLUMNS]
+    if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"missing column(s): {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown column(s): {', '.join(unknown)}")
+        raise ImportRejected([f"line 1: {'; '.join(problems)} (expected: {', '.join(COLUMNS)})"])
+    reader.fieldnames = header
+    rows = [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+    if len(rows) > MAX_ROWS:
+        raise ImportRejected([f"more than {MAX_ROWS} rows: split the file"])
+    return rows
+
+
+def check_row(raw: dict[str, str], line: int, today: date) -> tuple[Row | None, list[str]]:
+    """A row checked the way the SMS dialogue checks a family's answers."""
+    errors: list[str] = []
+    phone = ""
+    try:
+        phone = normalise_phone(raw.get("phone", ""))
+    except InvalidPhone:
+        errors.append(f"line {line}: '{raw.get('phone', '')[:20]}' is not a phone number")
+    kind_text = raw.get("kind", "").lower()
+    kind = {"pregnancy": EnrolmentKind.PREGNANCY, "child": EnrolmentKind.CHILD}.get(kind_text)
+    if kind is None:
+        errors.append(f"line {line}: kind must be pregnancy or child, not '{kind_text[:20]}'")
+    language = raw.get("language") or "ky"
+    if language not in LANGUAGES:
+        errors.append(f"line {line}: language must be one of {', '.join(LANGUAGES)}")
+    municipality = raw.get("municipality") or None
+    place = get_gazetteer().get(municipality)
+    if municipality and (place is None or place.district is None):
+        errors.append(f"line {line}: unknown municipality code '{municipality[:32]}'")
+    hour_text = raw.get("send_hour") or "10"
+    send_hour = int(hour_text) if hour_text.isdigit() and int(hour_text) < 24 else -1
+    if send_hour < 0:
+        errors.append(f"line {line}: send_hour must be 0 to 23")
+    if not is_one_of(raw.get("consent", ""), "yes"):
+        errors.append(f"line {line}: consent must be yes (enrol only families who agreed)")
+    day = None
+    text = raw.get("date", "")
+    try:
+        if kind == EnrolmentKind.PREGNANCY:
+            month = pregnancy_month(text)
+            day = due_date_from_month(month, today) if month is not None else parse_date(text, "ru", today)
+            if day is not None:
+                check_due_date(day, today)
+        elif kind == EnrolmentKind.CHILD:
+            day = parse_date(text, "ru", today)
+            if day is not None:
+                check_birth_date(day, today)
+        if kind is not None and day is None:
+            errors.append(f"line {line}: '{text[:20]}' is not a date (e.g. 12.03.2025)")
+    except EnrolmentError as refused:
+        errors.append(f"line {line}: {REASONS.get(refused.reason, refused.reason)}")
+    if errors or kind is None or day is None:
+        return None, errors
+    return Row(line, phone, kind, day, language, municipality, send_hour), []
+
+
+def check_all(raw_rows: list[dict[str, str]], today: date) -> list[Row]:
+    """Every row checked, duplicates within the file refused; ImportRejected lists all problems at once."""
+    rows: list[Row] = []
+    errors: list[str] = []
+    seen: dict[tuple[str, EnrolmentKind, date], int] = {}
+    for number, raw in enumerate(raw_rows, start=2):  # line 1 is the header
+        row, problems = check_row(raw, number, today)
+        errors.extend(problems)
+        if row is None:
+            continue
+        key = (row.phone, row.kind, row.day)
+        if key in seen:
+            errors.append(f"line {number}: the same enrolment as line {seen[key]}")
+            continue
+        seen[key] = number
+        rows.append(row)
+    if not raw_rows:
+        errors.append("the file has no rows")
+    if errors:
+        raise ImportRejected(errors)
+    return rows
+
+
+def write_rows(
+    session: Session,
+    ctx: Context,
+    rows: list[Row],
+    now: datetime,
+    channel: str,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Write checked rows (the caller commits once: all or nothing); already enrolled ones are left as they are."""
+    result = ImportResult(rows=len(rows))
+    today = ctx.local_day(now)
+    for done, row in enumerate(rows, start=1):
+        contact = get_or_create_contact(session, ctx, row.phone, now)
+        if contact.id is None:
+            session.flush()
+        existing = session.exec(select(Household).where(Household.contact_id == contact.id)).first()
+        if existing is None:
+            contact.language = row.language
+            session.add(contact)
+            result.new_households += 1
+        household = existing or household_of(session, contact, now, channel, row.municipality)
+        household.send_hour = row.send_hour
+        session.add(household)
+        before = _count(session, household)
+        dates = {"due_date": row.day} if row.kind == EnrolmentKind.PREGNANCY else {"birth_date": row.day}
+        enrol(session, household, row.kind, now, today, **dates)
+        if _count(session, household) > before:
+            result.new_enrolments += 1
+        else:
+            result.already_there += 1
+        if progress:
+            progress(done)
+    return result
+
+
+def _count(session: Session, household: Household) -> int:
+    return len(session.exec(select(Enrolment.id).where(Enrolment.household_id == household.id)).all())
