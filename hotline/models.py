@@ -206,6 +206,11 @@ class Complaint(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_complaint_municipality_due", "municipality_code", "due_at"),
         sa.Index("ix_complaint_district_due", "district_code", "due_at"),
+        # The queue's per-status counts read these alone (no table pages), for each level of staff.
+        sa.Index("ix_complaint_municipality_level_status", "municipality_code", "jurisdiction", "status"),
+        sa.Index("ix_complaint_district_level_status", "district_code", "jurisdiction", "status"),
+        sa.Index("ix_complaint_oblast_status", "oblast_code", "status"),
+        sa.Index("ix_complaint_status_due", "status", "due_at"),
     )
 
 

@@ -64,6 +64,9 @@ class QueuePage:
     counts: dict[str, int]
     page: int
     pages: int
+    counts_capped: bool = False  # the per-status counts stopped at COUNT_CAP: not shown
+    total_capped: bool = False  # more than COUNT_CAP match: "1000+", and pages go on while they are full
+    has_next: bool = False
 
 
 def _search(query: Any, text: str, dialect: str) -> Any:
@@ -110,25 +113,43 @@ def _filtered(user: StaffUser, f: QueueFilter, now: datetime, dialect: str, *, w
     return query
 
 
+COUNT_CAP = 1000  # a filtered queue counts up to this many and then says "1000+" (exact counts read every row)
+
+
+def _narrowed(f: QueueFilter) -> bool:
+    return bool(f.category or f.municipality or f.assignee or f.overdue or f.anonymous or f.q.strip())
+
+
 def queue_page(session: Session, user: StaffUser, f: QueueFilter, now: datetime) -> QueuePage:
     """The complaints a user may see, filtered, the soonest due first, a page at a time."""
     dialect = session.get_bind().dialect.name
-    # One grouped count gives both the per-status counts and the total (no second COUNT over the table).
-    base = _filtered(user, f, now, dialect, with_status=False).subquery()
+    narrowed = _narrowed(f)
+    # One grouped count gives both the per-status counts and the total. Unfiltered, it is exact and served from
+    # the (area, level, status) indexes alone; with filters it stops after COUNT_CAP + 1 rows.
+    inner = _filtered(user, f, now, dialect, with_status=False).with_only_columns(col(Complaint.status))
+    base = (inner.limit(COUNT_CAP + 1) if narrowed else inner).subquery()
     counts = {
         str(status): int(n)
         for status, n in session.exec(select(base.c.status, func.count()).group_by(base.c.status)).all()
     }
+    capped = narrowed and sum(counts.values()) > COUNT_CAP
     total = counts.get(f.status, 0) if f.status else sum(counts.values())
+    if capped and f.status:
+        matching = _filtered(user, f, now, dialect, with_status=True).with_only_columns(col(Complaint.id))
+        total = session.exec(select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())).one()
+    total_capped = capped and total > COUNT_CAP
+    if total_capped:
+        total = COUNT_CAP
     pages = max(1, -(-total // PER_PAGE))
-    page = min(max(1, f.page), pages)
+    page = max(1, f.page) if total_capped else min(max(1, f.page), pages)
     rows = session.exec(
         _filtered(user, f, now, dialect, with_status=True)
         .order_by(col(Complaint.due_at).asc().nulls_last(), col(Complaint.id).desc())
         .offset((page - 1) * PER_PAGE)
         .limit(PER_PAGE)
     ).all()
-    return QueuePage(list(rows), total, counts, page, pages)
+    has_next = page < pages or (total_capped and len(rows) == PER_PAGE)
+    return QueuePage(list(rows), total, counts, page, pages, capped, total_capped, has_next)
 
 
 def newer_than(session: Session, user: StaffUser, f: QueueFilter, after_id: int, now: datetime) -> list[Complaint]:

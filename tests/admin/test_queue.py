@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+import hotline.admin.queue as queue_module
 from hotline.admin.queue import PER_PAGE
 from hotline.context import Context
 from hotline.models import StaffUser, utcnow
@@ -123,3 +127,26 @@ def test_csv_export_has_the_filtered_queue_and_no_phone_number(
     assert other.reference not in response.text
     assert "555123456" not in response.text and "996" not in response.text.replace(named.reference, "")
     assert rows[0]["text"].startswith("'=")  # a spreadsheet shows the formula as text, never runs it
+
+
+def test_filtered_counts_stop_at_the_cap_and_pages_go_on(
+    web: Web, staff: dict[str, StaffUser], session: Session, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queue_module, "COUNT_CAP", 3)
+    monkeypatch.setattr(queue_module, "PER_PAGE", 2)
+    made = [make_complaint(session, ctx, f"Пособие {i}", phone=f"+99655520{i:04d}") for i in range(7)]
+    client = web()
+    log_in(client, "dara.officer")
+    exact = client.get("/admin/queue").text  # unfiltered: exact, whatever the cap
+    assert '<small id="total">(7)</small>' in exact and 'data-status="new">new: 7<' in exact
+    capped = client.get("/admin/queue?q=пособие").text
+    assert '<small id="total">(3+)</small>' in capped and 'data-status="new">new<' in capped
+    assert "page 1 of more than 20" in capped and 'rel="next"' in capped
+    seen: set[str] = set()
+    url = "/admin/queue?q=пособие"
+    while url:  # follow the "next" links: every complaint is reachable page by page
+        text = client.get(url).text
+        seen |= {c.reference for c in made if c.reference in text}
+        found = re.search(r'href="\?([^"]+)" rel="next"', text)
+        url = f"/admin/queue?{html.unescape(found.group(1))}" if found else ""
+    assert seen == {c.reference for c in made}
