@@ -21,7 +21,8 @@ from hotline.config import ConfigError, Settings, get_settings
 from hotline.context import build_context
 from hotline.db import get_engine, migrate, session_scope
 from hotline.messaging import outbox
-from hotline.models import Contact, InboundMessage, Jurisdiction, Role, StaffUser, utcnow
+from hotline.models import Contact, InboundMessage, Jurisdiction, Role, StaffUser, Volunteer, utcnow
+from hotline.phones import InvalidPhone, log_phone, mask_phone, normalise_phone
 from hotline.reminders import importer
 
 app = typer.Typer(help="Batken hotline: SMS and voice hotline for families.", no_args_is_help=True)
@@ -33,6 +34,8 @@ app.add_typer(complaints_app, name="complaints")
 app.add_typer(outbox_app, name="outbox")
 user_app = typer.Typer(help="Staff accounts of the admin page.", no_args_is_help=True)
 households_app = typer.Typer(help="Households enrolled for reminders.", no_args_is_help=True)
+volunteers_app = typer.Typer(help="Village health volunteers told of danger signs.", no_args_is_help=True)
+app.add_typer(volunteers_app, name="volunteers")
 app.add_typer(households_app, name="households")
 app.add_typer(user_app, name="user")
 
@@ -328,3 +331,42 @@ def households_import(
         f"{result.rows} rows: {result.new_households} new households, {result.new_enrolments} new enrolments, "
         f"{result.already_there} already enrolled"
     )
+
+
+@volunteers_app.command("add")
+def volunteers_add(
+    phone: Annotated[str, typer.Argument(help="The volunteer's mobile number.")],
+    municipality: Annotated[str, typer.Option(help="Municipality code from places.toml.")],
+    name: Annotated[str, typer.Option(help="Name, shown to staff.")] = "",
+    language: Annotated[str, typer.Option(help="Language of the alerts: ky, ru, uz or en.")] = "ky",
+) -> None:
+    """Register a volunteer: each danger sign texted from the municipality is forwarded by SMS, day and night."""
+    settings = _settings()
+    ctx = build_context(settings)
+    migrate(settings.database_url)
+    try:
+        phone = normalise_phone(phone)
+        with session_scope(get_engine(settings.database_url)) as session:
+            volunteer = importer.register_volunteer(session, ctx, phone, municipality, name, utcnow())
+            contact = session.get(Contact, volunteer.contact_id)
+            if contact is not None and language in ("ky", "ru", "uz", "en"):
+                contact.language = language
+                session.add(contact)
+    except (InvalidPhone, importer.VolunteerError) as exc:
+        typer.secho(f"Not registered: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"volunteer {log_phone(phone)} registered for {municipality}")
+
+
+@volunteers_app.command("list")
+def volunteers_list() -> None:
+    """Registered volunteers (numbers masked)."""
+    settings = _settings()
+    ctx = build_context(settings)
+    with session_scope(get_engine(settings.database_url)) as session:
+        for volunteer, contact in session.exec(
+            select(Volunteer, Contact).where(Volunteer.contact_id == Contact.id).order_by(Volunteer.municipality_code)
+        ):
+            state = "active" if volunteer.active else "inactive"
+            phone = mask_phone(ctx.vault.decrypt(contact.phone_encrypted))
+            typer.echo(f"{volunteer.municipality_code:<16} {phone:<18} {volunteer.name:<24} {state}")

@@ -394,3 +394,14 @@ class HealthAlert(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow, index=True)
     handled_at: datetime | None = _ts(default=None, nullable=True)
     handled_by: int | None = Field(default=None, foreign_key="staffuser.id")
+
+
+class Volunteer(SQLModel, table=True):
+    """A village health volunteer who gets an SMS when a family of the municipality texts a danger sign."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", unique=True)  # the volunteer's number, encrypted there
+    municipality_code: str = Field(max_length=32, index=True)
+    name: str = Field(max_length=120)
+    active: bool = True
+    created_at: datetime = _ts(default_factory=utcnow)

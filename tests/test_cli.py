@@ -157,3 +157,13 @@ def test_user_create_makes_the_first_admin_who_can_log_in(env: Settings, engine:
     assert weak.exit_code == 2 and "at least 10" in weak.output
     listed = runner.invoke(app, ["user", "list"])
     assert "root" in listed.output and "weak" not in listed.output
+
+
+def test_volunteers_add_and_list_without_showing_the_number(env: Settings, engine: Engine) -> None:
+    added = runner.invoke(app, ["volunteers", "add", "0700 111 222", "--municipality", "dara", "--name", "Айгуль"])
+    assert added.exit_code == 0, added.output
+    assert "registered for dara" in added.output and "700111222" not in added.output
+    listed = runner.invoke(app, ["volunteers", "list"])
+    assert "dara" in listed.output and "Айгуль" in listed.output and "+996 70• ••• •22" in listed.output
+    wrong = runner.invoke(app, ["volunteers", "add", "0700 111 222", "--municipality", "nowhere"])
+    assert wrong.exit_code == 2 and "unknown municipality" in wrong.output

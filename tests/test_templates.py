@@ -46,6 +46,7 @@ def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
             for r in ("kind", "month_out_of_range", "due_too_far", "due_past", "birth_in_future", "child_too_old", "x")
             for s in ("child", "pregnancy")
         ],
+        "reminders/volunteer_alert": [{"place": "Самаркандек", "phone": "+996555123456", "time": "23:59"}],
         "reminders/join_done": [{"kind": k, "day": date(2027, 12, 31)} for k in ("pregnancy", "child")],
         # The SMS of an officers' answer; the admin answer box keeps the text within the budget.
         "complaints/update": [{"reference": "12345678", "text": "Жалоба текшерилди, акча кайтарылды."}],

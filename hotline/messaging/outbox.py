@@ -21,8 +21,9 @@ PRIORITY = {
     Purpose.COMPLAINT_UPDATE: 2,
     Purpose.REMINDER: 3,
 }
-# An immediate answer to the family's own message may go at night; nothing else may.
-QUIET_HOURS_EXEMPT = {Purpose.REPLY, Purpose.STOP_CONFIRMATION}
+# An immediate answer to the family's own message may go at night, and so may an alert to a health volunteer
+# about a family that texted a danger sign; nothing else may.
+QUIET_HOURS_EXEMPT = {Purpose.REPLY, Purpose.STOP_CONFIRMATION, Purpose.ALERT}
 
 
 def enqueue(

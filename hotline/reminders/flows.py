@@ -7,6 +7,7 @@ from datetime import date
 from sqlmodel import col, select
 
 from hotline.models import Conversation, Enrolment, EnrolmentKind, EnrolmentStatus, HealthAlert, Household
+from hotline.reminders import volunteers
 from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
 from hotline.reminders.service import (
     EnrolmentError,
@@ -185,12 +186,13 @@ def resume(turn: Turn) -> None:
 def danger(turn: Turn, text: str) -> Answer:
     """A danger sign or DANGER: go to the nearest facility now, call 103; health staff see it on the admin page."""
     household = _household(turn)
-    turn.session.add(
-        HealthAlert(
-            contact_id=turn.contact.id or 0,
-            message_id=turn.message_id,
-            municipality_code=(household.municipality_code if household else None) or turn.contact.municipality_code,
-            created_at=turn.now,
-        )
+    alert = HealthAlert(
+        contact_id=turn.contact.id or 0,
+        message_id=turn.message_id,
+        municipality_code=(household.municipality_code if household else None) or turn.contact.municipality_code,
+        created_at=turn.now,
     )
+    turn.session.add(alert)
+    turn.session.flush()
+    volunteers.notify(turn.session, turn.ctx, alert, turn.contact, turn.now)
     return turn.say("reminders/danger")

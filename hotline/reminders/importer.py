@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from hotline.complaints.places import get_gazetteer
 from hotline.content import LANGUAGES
 from hotline.context import Context
-from hotline.models import Enrolment, EnrolmentKind, Household
+from hotline.models import Enrolment, EnrolmentKind, Household, Volunteer
 from hotline.phones import InvalidPhone, normalise_phone
 from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
 from hotline.reminders.service import (
@@ -207,3 +207,26 @@ def write_rows(
 
 def _count(session: Session, household: Household) -> int:
     return len(session.exec(select(Enrolment.id).where(Enrolment.household_id == household.id)).all())
+
+
+class VolunteerError(ValueError):
+    """A volunteer that cannot be registered as asked."""
+
+
+def register_volunteer(
+    session: Session, ctx: Context, phone: str, municipality: str, name: str, now: datetime
+) -> Volunteer:
+    """Register (or reactivate) a volunteer for a municipality; the number is stored only encrypted."""
+    place = get_gazetteer().get(municipality)
+    if place is None or place.district is None:
+        raise VolunteerError(f"unknown municipality code {municipality}")
+    contact = get_or_create_contact(session, ctx, phone, now)
+    volunteer = session.exec(select(Volunteer).where(Volunteer.contact_id == contact.id)).first()
+    if volunteer is None:
+        volunteer = Volunteer(
+            contact_id=contact.id or 0, municipality_code=municipality, name=name[:120], created_at=now
+        )
+    volunteer.municipality_code, volunteer.active, volunteer.name = municipality, True, name[:120] or volunteer.name
+    session.add(volunteer)
+    session.flush()
+    return volunteer

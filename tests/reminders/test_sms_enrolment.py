@@ -7,8 +7,19 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session, col, select
 
 from hotline.context import Context
-from hotline.models import Enrolment, EnrolmentKind, EnrolmentStatus, HealthAlert, Household, OutboundMessage
+from hotline.models import (
+    Contact,
+    Enrolment,
+    EnrolmentKind,
+    EnrolmentStatus,
+    HealthAlert,
+    Household,
+    OutboundMessage,
+    Purpose,
+)
+from hotline.reminders.importer import register_volunteer
 from hotline.reminders.service import plan_day
+from hotline.sms.service import get_or_create_contact
 from tests.factories import converse
 
 TODAY = date(2027, 1, 4)
@@ -143,3 +154,20 @@ def test_danger_words_get_an_immediate_answer_and_an_alert(session: Session, ctx
     say(session, ctx, "ЖАЛОБА")
     assert "103" not in say(session, ctx, "врач потребовал деньги за анализ крови")
     assert len(session.exec(select(HealthAlert)).all()) == 4
+
+
+def test_danger_signs_are_forwarded_to_the_municipalitys_volunteer_even_at_night(
+    session: Session, ctx: Context
+) -> None:
+    register_volunteer(session, ctx, "+996700111222", "dara", "Айгуль", at(ctx))
+    register_volunteer(session, ctx, "+996700333444", "kyshtut", "Бермет", at(ctx))
+    family = get_or_create_contact(session, ctx, "+996555123456", at(ctx))
+    family.municipality_code = "dara"
+    session.commit()
+    night = at(ctx, TODAY, 2)
+    converse(session, ctx, "у ребенка судороги", now=night)
+    session.commit()
+    (alert,) = session.exec(select(OutboundMessage).where(OutboundMessage.purpose == Purpose.ALERT)).all()
+    volunteer = session.exec(select(Contact).where(Contact.id == alert.contact_id)).one()
+    assert ctx.vault.decrypt(volunteer.phone_encrypted) == "+996700111222"
+    assert "+996555123456" in alert.body and "02:00" in alert.body and alert.not_before == night
