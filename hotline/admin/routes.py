@@ -30,7 +30,7 @@ from hotline.complaints.places import get_gazetteer
 from hotline.content import LANGUAGES, TextTooLong
 from hotline.context import Context, get_context
 from hotline.db import SessionDep
-from hotline.models import ComplaintStatus, Jurisdiction, Role, StaffUser, utcnow
+from hotline.models import ComplaintStatus, Enrolment, Jurisdiction, Role, StaffUser, utcnow
 from hotline.reminders import importer
 from hotline.reminders.reports import OUTCOMES, reminders_report
 
@@ -626,6 +626,55 @@ def _import(
     )
     session.commit()
     return render(request, "enrol.html", user, result=result, errors=[], columns=importer.COLUMNS)
+
+
+@router.get("/households", response_class=HTMLResponse)
+def household_page(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Enroller,
+    phone: Annotated[str, Query(max_length=32)] = "",
+) -> HTMLResponse:
+    """Find a household by its number, to record a loss, pause, resume or stop (audited)."""
+    household, enrolments = importer.household_by_phone(session, ctx, phone) if phone else (None, [])
+    if phone:
+        audit_log.audit(session, user, "household_lookup", utcnow(), found=household is not None)
+        session.commit()
+    return render(
+        request,
+        "household.html",
+        user,
+        phone=phone,
+        household=household,
+        enrolments=enrolments,
+        actions=list(importer.STAFF_ACTIONS),
+    )
+
+
+@router.post("/households/enrolments/{enrolment_id}", dependencies=[CsrfChecked])
+def enrolment_action(
+    request: Request,
+    session: SessionDep,
+    user: Enroller,
+    enrolment_id: int,
+    action: Annotated[str, Form(max_length=16)],
+    phone: Annotated[str, Form(max_length=32)] = "",
+) -> RedirectResponse:
+    """A staff action on one enrolment (e.g. a loss reported at the health post: messages stop at once)."""
+    enrolment = session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise HTTPException(404, "No such enrolment")
+    try:
+        importer.staff_action(session, enrolment, action, utcnow())
+    except importer.VolunteerError as exc:
+        session.rollback()
+        flash(request, "error", str(exc))
+    else:
+        audit_log.audit(session, user, f"enrolment_{action}", utcnow(), enrolment_id=enrolment_id)
+        session.commit()
+        flash(request, "ok", translator(user.ui_language)("done.saved"))
+    return back("/admin/households?" + urlencode({"phone": phone}))
 
 
 @router.post("/enrol", dependencies=[CsrfChecked])

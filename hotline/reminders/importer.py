@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hotline.complaints.places import get_gazetteer
 from hotline.content import LANGUAGES
 from hotline.context import Context
-from hotline.models import Enrolment, EnrolmentKind, Household, Volunteer
+from hotline.models import Contact, Enrolment, EnrolmentKind, EnrolmentStatus, Household, Volunteer
 from hotline.phones import InvalidPhone, normalise_phone
 from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
 from hotline.reminders.service import (
@@ -210,7 +210,7 @@ def _count(session: Session, household: Household) -> int:
 
 
 class VolunteerError(ValueError):
-    """A volunteer that cannot be registered as asked."""
+    """A staff request (a volunteer, an enrolment action) that cannot be done as asked."""
 
 
 def register_volunteer(
@@ -230,3 +230,38 @@ def register_volunteer(
     session.add(volunteer)
     session.flush()
     return volunteer
+
+
+STAFF_ACTIONS = {
+    "loss": EnrolmentStatus.LOSS,
+    "pause": EnrolmentStatus.PAUSED,
+    "resume": EnrolmentStatus.ACTIVE,
+    "stop": EnrolmentStatus.STOPPED,
+}
+
+
+def household_by_phone(session: Session, ctx: Context, phone: str) -> tuple[Household | None, list[Enrolment]]:
+    """The household of a number a staff member typed, with its enrolments (for the staff actions)."""
+    try:
+        normalised = normalise_phone(phone)
+    except InvalidPhone:
+        return None, []
+    contact = session.exec(select(Contact).where(Contact.phone_hash == ctx.vault.lookup_hash(normalised))).first()
+    household = session.exec(select(Household).where(Household.contact_id == contact.id)).first() if contact else None
+    if household is None:
+        return None, []
+    enrolments = session.exec(
+        select(Enrolment).where(Enrolment.household_id == household.id).order_by(col(Enrolment.id))
+    )
+    return household, list(enrolments)
+
+
+def staff_action(session: Session, enrolment: Enrolment, action: str, now: datetime) -> None:
+    """A staff member records a loss, pauses, resumes or stops one enrolment (a loss only ends a pregnancy)."""
+    status = STAFF_ACTIONS.get(action)
+    if status is None:
+        raise VolunteerError(f"unknown action {action}")
+    if status == EnrolmentStatus.LOSS and enrolment.kind != EnrolmentKind.PREGNANCY:
+        raise VolunteerError("a loss ends a pregnancy enrolment")
+    enrolment.status, enrolment.updated_at = status, now
+    session.add(enrolment)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from hotline.models import Jurisdiction, Role, StaffUser
+from hotline.models import AuditEntry, Enrolment, Jurisdiction, Role, StaffUser
 from tests.admin.conftest import csrf_from, log_in, make_staff
 from tests.reminders.test_import import BORN, GOOD, counts
 
@@ -47,3 +47,31 @@ def test_upload_page_and_form(web: Web, staff: dict[str, StaffUser], session: Se
     officer = web()
     log_in(officer, "dara.officer")
     assert officer.get("/admin/enrol", headers={"accept": "text/html"}).status_code == 403
+
+
+def test_staff_record_a_loss_and_messages_stop_at_once(web: Web, staff: dict[str, StaffUser], session: Session) -> None:
+    make_staff(session, "dara.health", Role.HEALTH, Jurisdiction.MUNICIPALITY, "dara")
+    client = web()
+    log_in(client, "dara.health")
+    token = csrf_from(client.get("/admin/enrol").text)
+    client.post("/admin/enrol/import", data={"csrf_token": token}, files={"file": ("x.csv", GOOD.encode(), "text/csv")})
+    page = client.get("/admin/households?phone=0555 000 111").text
+    assert "pregnancy" in page and "active" in page
+    pregnancy = session.exec(select(Enrolment).where(Enrolment.kind == "pregnancy")).first()
+    assert pregnancy is not None
+    done = client.post(
+        f"/admin/households/enrolments/{pregnancy.id}",
+        data={"csrf_token": token, "action": "loss", "phone": "0555 000 111"},
+    )
+    assert "Saved" in done.text and "loss" in done.text
+    session.expire_all()
+    assert session.get(Enrolment, pregnancy.id).status == "loss"  # type: ignore[union-attr]
+    child = session.exec(select(Enrolment).where(Enrolment.kind == "child")).first()
+    assert child is not None
+    refused = client.post(
+        f"/admin/households/enrolments/{child.id}",
+        data={"csrf_token": token, "action": "loss", "phone": "0555 123 456"},
+    )
+    assert "a loss ends a pregnancy enrolment" in refused.text
+    assert "No household is enrolled" in client.get("/admin/households?phone=0555 999 999").text
+    assert session.exec(select(AuditEntry).where(AuditEntry.action == "enrolment_loss")).one()
