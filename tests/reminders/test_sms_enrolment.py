@@ -16,6 +16,7 @@ from hotline.models import (
     Household,
     OutboundMessage,
     Purpose,
+    ReminderPlanned,
 )
 from hotline.reminders.importer import register_volunteer
 from hotline.reminders.service import plan_day
@@ -171,3 +172,37 @@ def test_danger_signs_are_forwarded_to_the_municipalitys_volunteer_even_at_night
     volunteer = session.exec(select(Contact).where(Contact.id == alert.contact_id)).one()
     assert ctx.vault.decrypt(volunteer.phone_encrypted) == "+996700111222"
     assert "+996555123456" in alert.body and "02:00" in alert.body and alert.not_before == night
+
+
+def test_from_pregnancy_to_a_two_month_old_by_sms_with_a_controlled_clock(session: Session, ctx: Context) -> None:
+    for body in ("ПОДПИСКА", "1", "7 месяц", "да"):  # month 7: week 28 today
+        say(session, ctx, body)
+    (pregnancy,) = enrolments(session)
+    assert pregnancy.due_date is not None
+    born_on = pregnancy.due_date - timedelta(days=3)
+    day = TODAY
+    while day <= born_on + timedelta(days=62):
+        if day == born_on:
+            say(session, ctx, "РОДИЛА", day)  # the day of birth, no date given
+        plan_day(session, ctx, day, at(ctx, day, 7))
+        session.commit()
+        day += timedelta(days=1)
+    planned = session.exec(
+        select(ReminderPlanned).where(col(ReminderPlanned.outbound_key).is_not(None)).order_by(col(ReminderPlanned.day))
+    ).all()
+    codes = [p.code for p in planned]
+    assert codes == [
+        "preg-w30",
+        "preg-w34",
+        "preg-w36",
+        "preg-w38",  # w40 falls after the birth
+        "birth-d1",
+        "birth-d3",
+        "birth-d7",
+        "birth-w2",
+        "birth-w6",
+        "vacc-m2",
+    ]
+    bodies = [m.body for m in session.exec(select(OutboundMessage).order_by(col(OutboundMessage.id)))]
+    assert bodies[0].startswith("Беременность") and bodies[4].startswith("После родов")
+    assert bodies[-1] == "Ребёнку 2 мес.: время прививки. Сходите в ваш медпункт."
