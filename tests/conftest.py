@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from hotline.config import Settings
+from hotline.config import Settings, get_settings
 from hotline.context import Context, build_context
 from hotline.db import get_engine
 from hotline.main import create_app
@@ -87,3 +87,23 @@ def client(settings: Settings) -> Iterator[TestClient]:
     """The app over HTTP (lifespan run: migrations on start)."""
     with TestClient(create_app(settings), base_url="http://internal:8000") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Run the CLI with the test database and keys, set as an operator sets them: in the environment."""
+    for name in (
+        "database_url",
+        "public_url",
+        "secret_key",
+        "encryption_keys",
+        "lookup_key",
+        "twilio_auth_token",
+        "twilio_account_sid",
+        "twilio_from_number",
+    ):
+        monkeypatch.setenv(f"HOTLINE_{name.upper()}", str(getattr(settings, name)))
+    monkeypatch.setenv("HOTLINE_ENV", "production")
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()

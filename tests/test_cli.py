@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,26 +19,6 @@ from hotline.messaging import outbox
 from hotline.models import Contact, InboundMessage, Purpose, StaffUser, utcnow
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Run the CLI with the test database and keys, set as an operator sets them: in the environment."""
-    for name in (
-        "database_url",
-        "public_url",
-        "secret_key",
-        "encryption_keys",
-        "lookup_key",
-        "twilio_auth_token",
-        "twilio_account_sid",
-        "twilio_from_number",
-    ):
-        monkeypatch.setenv(f"HOTLINE_{name.upper()}", str(getattr(settings, name)))
-    monkeypatch.setenv("HOTLINE_ENV", "production")
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
 
 
 def test_sms_goes_through_the_signed_webhook_and_prints_the_reply(env: Settings, engine: Engine) -> None:

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from hotline.cli import app
-from hotline.config import Settings, get_settings
+from hotline.config import Settings
 from hotline.context import Context
 from hotline.models import Enrolment, Household, utcnow
 from hotline.reminders import importer
@@ -74,22 +74,7 @@ def test_bad_files_are_refused_whole_with_the_line(
         assert message is None and rows  # plain ASCII saved as cp1251 is valid UTF-8 too
 
 
-def test_cli_import_reports_lines_and_imports_nothing_on_error(
-    session: Session, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in (
-        "database_url",
-        "public_url",
-        "secret_key",
-        "encryption_keys",
-        "lookup_key",
-        "twilio_auth_token",
-        "twilio_account_sid",
-        "twilio_from_number",
-    ):
-        monkeypatch.setenv(f"HOTLINE_{name.upper()}", str(getattr(settings, name)))
-    monkeypatch.setenv("HOTLINE_ENV", "production")
-    get_settings.cache_clear()
+def test_cli_import_reports_lines_and_imports_nothing_on_error(session: Session, env: Settings, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(GOOD + "0555,child,xx,ru,,,yes\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["households", "import", str(bad)])
@@ -100,4 +85,3 @@ def test_cli_import_reports_lines_and_imports_nothing_on_error(
     result = CliRunner().invoke(app, ["households", "import", str(good)])
     assert result.exit_code == 0, result.output
     assert "3 rows: 3 new households, 3 new enrolments, 0 already enrolled" in result.output
-    get_settings.cache_clear()
