@@ -12,12 +12,14 @@ from starlette.concurrency import run_in_threadpool
 
 from hotline import health
 from hotline import metrics as metrics_routes
+from hotline.admin import oversight, web
 from hotline.admin import routes as admin_routes
 from hotline.config import Settings, resolve_secrets
 from hotline.context import build_context
 from hotline.db import POOL_SIZE, get_engine, migrate
 from hotline.messaging import routes as messaging_routes
 from hotline.metrics import WebhookMetrics, registry_for
+from hotline.reminders import routes as reminder_routes
 from hotline.scheduler import build_scheduler
 from hotline.sms import routes as sms_routes
 from hotline.sms import simulator
@@ -59,5 +61,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(messaging_routes.router)
     if settings.simulator_enabled:
         app.include_router(simulator.router)
-    admin_routes.install(app)
+    web.install(app, [admin_routes.router, oversight.router, reminder_routes.router])
     return app

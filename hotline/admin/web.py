@@ -1,0 +1,187 @@
+"""Plumbing shared by every admin page: sessions, roles, CSRF, rendering, error pages, and installing it all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from hotline.admin import auth, casework
+from hotline.admin.access import is_supervisor
+from hotline.admin.i18n import translator
+from hotline.complaints.categories import get_rules
+from hotline.complaints.places import get_gazetteer
+from hotline.context import Context, get_context
+from hotline.db import SessionDep
+from hotline.models import Role, StaffUser, utcnow
+from hotline.reminders import importer
+from hotline.reminders.reports import OUTCOMES
+
+templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+ContextDep = Annotated[Context, Depends(get_context)]
+MAX_FORM_BYTES = 32 * 1024  # a form bigger than this is refused before it is read
+MAX_UPLOAD_BYTES = importer.MAX_BYTES + 64 * 1024  # the CSV import, with room for the form around the file
+UPLOAD_PATHS = {"/admin/enrol/import"}
+
+
+class LoginRequired(Exception):
+    """No valid session: the handler redirects to the login page."""
+
+    def __init__(self, expired: bool) -> None:
+        self.expired = expired
+
+
+class PageForbidden(Exception):
+    """A role that may not open this page."""
+
+
+def session_data(request: Request) -> dict[str, Any]:
+    data: dict[str, Any] = request.session
+    return data
+
+
+def current_user(request: Request, session: SessionDep) -> StaffUser:
+    """The logged-in staff member; LoginRequired otherwise (marking an expired session as such)."""
+    user = auth.session_user(session, session_data(request), utcnow())
+    if user is None:
+        had_cookie = "hotline_session" in request.cookies
+        session_data(request).clear()
+        raise LoginRequired(expired=had_cookie)
+    # Detached: commits in the handler must not expire it before the page (or an error page) is drawn.
+    session.expunge(user)
+    request.state.user = user
+    return user
+
+
+def role(*roles: Role) -> Callable[..., StaffUser]:
+    """Dependency: the user, if their role is one of these; 403 otherwise."""
+
+    def check(user: Annotated[StaffUser, Depends(current_user)]) -> StaffUser:
+        if user.role not in roles:
+            raise PageForbidden
+        return user
+
+    return check
+
+
+async def check_form(request: Request) -> None:
+    """Every form post: not oversized, and carrying the session's CSRF token."""
+    limit = MAX_UPLOAD_BYTES if request.url.path in UPLOAD_PATHS else MAX_FORM_BYTES
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > limit:
+        raise HTTPException(413, f"Form too large (limit {limit // 1024} KB) or without a length")
+    form = await request.form()
+    submitted = form.get("csrf_token") or request.headers.get("x-csrf-token")
+    if not auth.csrf_valid(session_data(request), submitted if isinstance(submitted, str) else None):
+        raise HTTPException(
+            403, "The form has expired or was not sent by this site (CSRF check failed). Reload and retry."
+        )
+
+
+Staff = Annotated[StaffUser, Depends(role(Role.OFFICER, Role.SUPERVISOR))]
+Supervisor = Annotated[StaffUser, Depends(role(Role.SUPERVISOR))]
+Admin = Annotated[StaffUser, Depends(role(Role.ADMIN))]
+HealthStaff = Annotated[StaffUser, Depends(role(Role.HEALTH))]
+Anyone = Annotated[StaffUser, Depends(current_user)]
+CsrfChecked = Depends(check_form)
+
+
+def flash(request: Request, kind: str, text: str) -> None:
+    """A one-time message for the next page (never a phone number: the cookie is signed, not encrypted)."""
+    session_data(request)["flash"] = [kind, text]
+
+
+def render(request: Request, name: str, user: StaffUser | None, status_code: int = 200, **values: Any) -> HTMLResponse:
+    """A page with what every page needs: translations, user, CSRF token, one-time message, notifications."""
+    data = session_data(request)
+    language = user.ui_language if user else data.get("lang", "ru")
+    ctx: Context = request.app.state.ctx
+    values.update(
+        request=request,
+        user=user,
+        t=translator(language),
+        ui_language=language,
+        csrf=auth.csrf_token(data),
+        flash=data.pop("flash", None),
+        tz=ctx.tz,
+        now=utcnow(),
+        gazetteer=get_gazetteer(),
+        categories=list(get_rules().categories),
+        is_supervisor=bool(user and is_supervisor(user)),
+        poll_ms=ctx.settings.admin_poll_seconds * 1000,
+        outcomes=list(OUTCOMES),
+        urlencode=urlencode,
+    )
+    return templates.TemplateResponse(request, name, values, status_code=status_code)
+
+
+def back(url: str) -> RedirectResponse:
+    """Post/redirect/get."""
+    return RedirectResponse(url, status_code=303)
+
+
+def safe_next(target: str) -> str:
+    # Only our own pages: never an open redirect to another site.
+    return target if target.startswith("/admin") and not target.startswith("//") else "/admin"
+
+
+def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
+    """An admin error as a page a person can read (the JSON default is for APIs)."""
+    user = getattr(request.state, "user", None)
+    return render(request, "error.html", user, status_code=status_code, code=status_code, detail=detail)
+
+
+def install(app: Any, routers: list[APIRouter]) -> None:
+    """Add the admin pages, their static files, signed-cookie sessions and error pages to the app."""
+    ctx: Context = app.state.ctx
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=ctx.settings.secret_key,
+        session_cookie="hotline_session",
+        max_age=auth.SESSION_IDLE_SECONDS,
+        same_site="lax",
+        https_only=ctx.settings.cookie_secure_enabled,
+        path="/admin",
+    )
+    app.mount("/admin/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="admin-static")
+    for router in routers:
+        app.include_router(router)
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        expired = isinstance(exc, LoginRequired) and exc.expired
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        query = urlencode({"next": target, **({"expired": "1"} if expired else {})})
+        return RedirectResponse(f"/admin/login?{query}", status_code=303)
+
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        t = translator(getattr(getattr(request.state, "user", None), "ui_language", "ru"))
+        return error_page(request, 403, t("error.forbidden"))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith("/admin") and "text/html" in request.headers.get("accept", ""):
+            return error_page(request, exc.status_code, str(exc.detail))
+        return await http_exception_handler(request, exc)
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if request.url.path.startswith("/admin") and "text/html" in request.headers.get("accept", ""):
+            fields = ", ".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
+            return error_page(request, 422, f"Invalid or missing: {fields}")
+        return await request_validation_exception_handler(request, exc)
+
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(PageForbidden, forbidden)
+    app.add_exception_handler(casework.Forbidden, forbidden)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)

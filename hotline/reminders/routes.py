@@ -1,0 +1,176 @@
+"""Health staff's pages: danger-sign alerts, enrolment by form or CSV, and actions on a household."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from hotline.admin import audit as audit_log
+from hotline.admin.i18n import translator
+from hotline.admin.web import (
+    ContextDep,
+    CsrfChecked,
+    HealthStaff,
+    back,
+    flash,
+    render,
+    role,
+)
+from hotline.context import Context
+from hotline.db import SessionDep
+from hotline.models import Enrolment, Role, StaffUser, utcnow
+from hotline.reminders import alerts, importer
+
+router = APIRouter(prefix="/admin")
+
+
+# ---- health alerts ---------------------------------------------------------------------------------------------
+
+
+@router.get("/health", response_class=HTMLResponse)
+def health_page(
+    request: Request, session: SessionDep, ctx: ContextDep, user: HealthStaff, all: str = ""
+) -> HTMLResponse:
+    """Danger-sign alerts of the user's area, open ones first (every look is audited)."""
+    rows = alerts.alerts_for(session, ctx, user, open_only=not all, now=utcnow())
+    session.commit()
+    response = render(request, "health.html", user, rows=rows, show_all=bool(all))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/health/{alert_id}/handled", dependencies=[CsrfChecked])
+def health_handled(request: Request, session: SessionDep, user: HealthStaff, alert_id: int) -> RedirectResponse:
+    """Mark an alert as followed up."""
+    if not alerts.mark_handled(session, user, alert_id, utcnow()):
+        raise HTTPException(404, "No such alert in your area")
+    session.commit()
+    flash(request, "ok", translator(user.ui_language)("done.saved"))
+    return back("/admin/health")
+
+
+# ---- enrolment by staff ----------------------------------------------------------------------------------------
+
+Enroller = Annotated[StaffUser, Depends(role(Role.HEALTH, Role.SUPERVISOR))]
+
+
+@router.get("/enrol", response_class=HTMLResponse)
+def enrol_page(request: Request, user: Enroller) -> HTMLResponse:
+    """Enrol one household, or import a CSV file."""
+    return render(request, "enrol.html", user, result=None, errors=[], columns=importer.COLUMNS)
+
+
+def _import(
+    request: Request, session: Session, ctx: Context, user: StaffUser, raw: list[dict[str, str]], channel: str
+) -> HTMLResponse:
+    now = utcnow()
+    try:
+        rows = importer.check_all(raw, ctx.local_day(now))
+    except importer.ImportRejected as rejected:
+        return render(
+            request, "enrol.html", user, status_code=422, result=None, errors=rejected.errors, columns=importer.COLUMNS
+        )
+    result = importer.write_rows(session, ctx, rows, now, channel)
+    audit_log.audit(
+        session, user, "enrolment_import", now, rows=result.rows, channel=channel, new_enrolments=result.new_enrolments
+    )
+    session.commit()
+    return render(request, "enrol.html", user, result=result, errors=[], columns=importer.COLUMNS)
+
+
+@router.get("/households", response_class=HTMLResponse)
+def household_page(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Enroller,
+    phone: Annotated[str, Query(max_length=32)] = "",
+) -> HTMLResponse:
+    """Find a household by its number, to record a loss, pause, resume or stop (audited)."""
+    household, enrolments = importer.household_by_phone(session, ctx, phone) if phone else (None, [])
+    if phone:
+        audit_log.audit(session, user, "household_lookup", utcnow(), found=household is not None)
+        session.commit()
+    return render(
+        request,
+        "household.html",
+        user,
+        phone=phone,
+        household=household,
+        enrolments=enrolments,
+        actions=list(importer.STAFF_ACTIONS),
+    )
+
+
+@router.post("/households/enrolments/{enrolment_id}", dependencies=[CsrfChecked])
+def enrolment_action(
+    request: Request,
+    session: SessionDep,
+    user: Enroller,
+    enrolment_id: int,
+    action: Annotated[str, Form(max_length=16)],
+    phone: Annotated[str, Form(max_length=32)] = "",
+) -> RedirectResponse:
+    """A staff action on one enrolment (e.g. a loss reported at the health post: messages stop at once)."""
+    enrolment = session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise HTTPException(404, "No such enrolment")
+    try:
+        importer.staff_action(session, enrolment, action, utcnow())
+    except importer.VolunteerError as exc:
+        session.rollback()
+        flash(request, "error", str(exc))
+    else:
+        audit_log.audit(session, user, f"enrolment_{action}", utcnow(), enrolment_id=enrolment_id)
+        session.commit()
+        flash(request, "ok", translator(user.ui_language)("done.saved"))
+    return back("/admin/households?" + urlencode({"phone": phone}))
+
+
+@router.post("/enrol", dependencies=[CsrfChecked])
+def enrol_one(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Enroller,
+    phone: Annotated[str, Form(max_length=32)],
+    kind: Annotated[str, Form(max_length=16)],
+    date_: Annotated[str, Form(alias="date", max_length=40)],
+    language: Annotated[str, Form(max_length=2)] = "ky",
+    municipality: Annotated[str, Form(max_length=32)] = "",
+    send_hour: Annotated[str, Form(max_length=2)] = "10",
+    consent: Annotated[str, Form(max_length=8)] = "",
+) -> HTMLResponse:
+    """One household from the form (the same checks as a CSV row)."""
+    raw = {
+        "phone": phone,
+        "kind": kind,
+        "date": date_,
+        "language": language,
+        "municipality": municipality,
+        "send_hour": send_hour,
+        "consent": "yes" if consent else "",
+    }
+    return _import(request, session, ctx, user, [raw], "staff")
+
+
+@router.post("/enrol/import", dependencies=[CsrfChecked])
+async def enrol_import(request: Request, session: SessionDep, ctx: ContextDep, user: Enroller) -> HTMLResponse:
+    """A CSV file of households: checked whole, then written in one transaction, or nothing written."""
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise HTTPException(400, "Choose a CSV file")
+    data = await upload.read()
+    try:
+        raw = importer.read_csv(data)
+    except importer.ImportRejected as rejected:
+        return render(
+            request, "enrol.html", user, status_code=422, result=None, errors=rejected.errors, columns=importer.COLUMNS
+        )
+    return await run_in_threadpool(_import, request, session, ctx, user, raw, "import")
