@@ -195,7 +195,9 @@ def test_from_pregnancy_to_a_two_month_old_by_sms_with_a_controlled_clock(sessio
         "preg-w30",
         "preg-w34",
         "preg-w36",
-        "preg-w38",  # w40 falls after the birth
+        "preg-w37",
+        "preg-w38",
+        "preg-w39",  # w40 falls after the birth
         "birth-d1",
         "birth-d3",
         "birth-d7",
@@ -204,5 +206,6 @@ def test_from_pregnancy_to_a_two_month_old_by_sms_with_a_controlled_clock(sessio
         "vacc-m2",
     ]
     bodies = [m.body for m in session.exec(select(OutboundMessage).order_by(col(OutboundMessage.id)))]
-    assert bodies[0].startswith("Беременность") and bodies[4].startswith("После родов")
+    assert bodies[0].startswith("Беременность") and bodies[2].startswith("Роды начинаются")
+    assert bodies[6].startswith("После родов")
     assert bodies[-1] == "Ребёнку 2 мес.: время прививки. Сходите в ваш медпункт."
