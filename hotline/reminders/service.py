@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import groupby
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -12,8 +15,9 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from hotline.content import Rendered, TextTooLong
 from hotline.context import Context
-from hotline.messaging.outbox import enqueue, in_quiet_hours, quiet_hours_end
+from hotline.messaging.outbox import PRIORITY, enqueue, in_quiet_hours, quiet_hours_end
 from hotline.models import (
     Contact,
     Enrolment,
@@ -21,6 +25,7 @@ from hotline.models import (
     EnrolmentStatus,
     Household,
     OutboundMessage,
+    OutboundStatus,
     Purpose,
     ReminderPlanned,
 )
@@ -135,51 +140,278 @@ class PlanReport:
 
 def send_time(ctx: Context, household: Household, day: date, now: datetime) -> datetime:
     """The household's preferred hour on the day (never before now), moved out of quiet hours."""
-    moment = max(datetime.combine(day, time(household.send_hour), ctx.tz), now)
+    return _send_at(ctx, household.send_hour, day, now)
+
+
+def _send_at(ctx: Context, hour: int, day: date, now: datetime) -> datetime:
+    moment = max(datetime.combine(day, time(hour), ctx.tz), now)
     settings = ctx.settings
     if in_quiet_hours(moment, ctx.tz, settings.quiet_hours_start, settings.quiet_hours_end):
         moment = quiet_hours_end(moment, ctx.tz, settings.quiet_hours_start, settings.quiet_hours_end)
     return moment
 
 
-def _candidates(
-    session: Session, day: date, schedule: tuple[Scheduled, ...], tz: ZoneInfo
-) -> list[tuple[Enrolment, Scheduled]]:
-    # One query per stage: the enrolments whose anchor puts any message due in the window (an OR of indexed
-    # ranges), then the exact check per message in Python. Already decided messages are dropped.
-    first = day - timedelta(days=GRACE_DAYS)
-    found: list[tuple[Enrolment, Scheduled]] = []
-    for stage in EnrolmentKind:
-        messages = [m for m in schedule if m.stage == stage]
-        anchor = col(Enrolment.due_date) if stage == EnrolmentKind.PREGNANCY else col(Enrolment.birth_date)
-        ranges = [anchor.between(*m.anchors_due_between(first, day)) for m in messages]
-        if not ranges:
-            continue
-        rows = session.exec(
-            select(Enrolment).where(
-                Enrolment.kind == stage, Enrolment.status == EnrolmentStatus.ACTIVE, sa.or_(*ranges)
+# How the run scales (issue #6, bench/reminders.py): nothing is loaded as ORM objects and nothing is done per row
+# in the database. Every decision of the run is a unit: the rows that land together or not at all, exactly the
+# savepoints of the one-at-a-time planner this replaces (an older newborn message skipped; one message outside the
+# weekly limit with its SMS; a household's week: its ReminderPlanned rows with the week's SMS; a pregnancy past its
+# due date: the question, its row and the pause). Units are built a chunk of households at a time from data loaded
+# in bulk, and a chunk is written in one savepoint with one multi-row INSERT per table. If that savepoint fails on
+# a unique or foreign key (a second planner decided some of the same messages first), the chunk's units are written
+# again one savepoint each, as before: a unit that conflicts is dropped whole and the others land, so the result is
+# the same as unit by unit. Nothing is committed here: the caller's transaction holds the whole run, so a crash
+# leaves no message without its ReminderPlanned rows, or rows without their message.
+CHUNK = 1000  # households (or past-due enrolments) per chunk; also the longest IN list
+# RETURNING makes SQLAlchemy send a list of rows as multi-row INSERTs ("insertmanyvalues", 1,000 rows a statement)
+# rather than one statement per row, which on PostgreSQL is about ten times faster; the ids are not used.
+_INSERT_PLANNED = sa.insert(ReminderPlanned).returning(col(ReminderPlanned.id))
+_INSERT_MESSAGE = sa.insert(OutboundMessage).returning(col(OutboundMessage.id))
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    household_id: int
+    enrolment_id: int
+    birth_date: date | None
+    message: Scheduled
+    order: int  # the message's place in the schedule
+
+
+@dataclass(frozen=True, slots=True)
+class _Home:
+    """A household's preferred hour and what the outbox needs of its contact."""
+
+    send_hour: int
+    contact_id: int
+    language: str
+    opted_out_at: datetime | None
+    phone_encrypted: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Send:
+    key: str
+    text: Rendered
+    not_before: datetime
+    exists: bool  # the key is in the outbox already: enqueue would return that message, nothing is added
+
+
+@dataclass(slots=True)
+class _Unit:
+    home: _Home | None
+    planned: list[dict[str, Any]]
+    send: _Send | None = None
+    pause: int | None = None  # an enrolment paused with it
+    # What the report gains if the unit lands.
+    sent: int = 0
+    combined: int = 0
+    skipped: int = 0
+    codes: tuple[tuple[str, int], ...] = ()
+
+
+class _Run:
+    """One planning run: the day, its constants, the rendered texts (each rendered once) and the report."""
+
+    def __init__(self, session: Session, ctx: Context, day: date, now: datetime) -> None:
+        self.session, self.ctx, self.day, self.now = session, ctx, day, now
+        self.report = PlanReport()
+        self.expires_at = datetime.combine(day, time(), ctx.tz) + REMINDER_VALID
+        iso = day.isocalendar()
+        self.week = f"{iso.year}-W{iso.week:02d}"
+        self._texts: dict[tuple[str, str, int | None], Rendered] = {}
+        self._send_at: dict[int, datetime] = {}
+
+    def render(self, template: str, language: str, months: int | None = None) -> Rendered:
+        key = (template, language, months)
+        rendered = self._texts.get(key)
+        if rendered is None:
+            texts = self.ctx.texts
+            rendered = (
+                texts.render(template, language) if months is None else texts.render(template, language, months=months)
             )
-        ).all()
-        for enrolment in rows:
-            # Not before the enrolment: a late enrolment starts at its current stage, with no catch-up.
-            start = max(first, enrolment.created_at.astimezone(tz).date())
-            for message in messages:
-                due = message.due_on(enrolment.due_date, enrolment.birth_date)
-                if due is not None and start <= due <= day:
-                    found.append((enrolment, message))
-    if not found:
-        return []
-    ids = list({e.id for e, _ in found})
-    planned: set[tuple[int, str]] = set()
-    for chunk in range(0, len(ids), 1000):
-        planned.update(
-            session.exec(
-                select(ReminderPlanned.enrolment_id, ReminderPlanned.code).where(
-                    col(ReminderPlanned.enrolment_id).in_(ids[chunk : chunk + 1000])
-                )
-            ).all()
+            self._texts[key] = rendered
+        return rendered
+
+    def send(self, home: _Home, key: str, text: Rendered, existing: set[str]) -> _Send:
+        moment = self._send_at.get(home.send_hour)
+        if moment is None:
+            moment = self._send_at[home.send_hour] = _send_at(self.ctx, home.send_hour, self.day, self.now)
+        return _Send(key, text, moment, key in existing)
+
+    def homes(self, ids: list[int]) -> dict[int, _Home]:
+        rows = self.session.execute(
+            sa.select(
+                col(Household.id),
+                col(Household.send_hour),
+                col(Contact.id),
+                col(Contact.language),
+                col(Contact.opted_out_at),
+                col(Contact.phone_encrypted),
+            )
+            .join(Contact, col(Contact.id) == col(Household.contact_id))
+            .where(col(Household.id).in_(ids))
         )
-    return [(e, m) for e, m in found if (e.id, m.code) not in planned]
+        return {row[0]: _Home(*row[1:]) for row in rows}
+
+    def existing(self, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), CHUNK):
+            found.update(
+                self.session.exec(
+                    select(OutboundMessage.idempotency_key).where(
+                        col(OutboundMessage.idempotency_key).in_(keys[start : start + CHUNK])
+                    )
+                )
+            )
+        return found
+
+    def write(self, units: list[_Unit]) -> None:
+        """Write a chunk's units in one savepoint; after a conflict, one savepoint per unit."""
+        if not units:
+            return
+        session = self.session
+        try:
+            with session.begin_nested():
+                session.execute(_INSERT_PLANNED, [row for unit in units for row in unit.planned])
+                paused = [unit.pause for unit in units if unit.pause is not None]
+                if paused:
+                    session.execute(
+                        sa.update(Enrolment)
+                        .where(col(Enrolment.id).in_(paused))
+                        .values(status=EnrolmentStatus.PAUSED, updated_at=self.now)
+                    )
+                messages = [self._outbound(unit) for unit in units if unit.send and not unit.send.exists]
+                if messages:
+                    session.execute(_INSERT_MESSAGE, messages)
+        except IntegrityError:
+            for unit in units:
+                self.write_one(unit)
+            return
+        for unit in units:
+            self.credit(unit)
+
+    def write_one(self, unit: _Unit) -> None:
+        """One unit in its own savepoint, through enqueue: what the planner did for every unit before."""
+        session = self.session
+        contact = session.get(Contact, unit.home.contact_id) if unit.send and unit.home else None
+        if unit.send is not None and contact is None:
+            return
+        try:
+            with session.begin_nested():
+                # The unique (enrolment, code) stops a second planner here, before anything is enqueued.
+                session.execute(_INSERT_PLANNED, unit.planned)
+                if unit.pause is not None:
+                    session.execute(
+                        sa.update(Enrolment)
+                        .where(col(Enrolment.id) == unit.pause)
+                        .values(status=EnrolmentStatus.PAUSED, updated_at=self.now)
+                    )
+                if unit.send is not None and contact is not None:
+                    enqueue(
+                        session,
+                        self.ctx,
+                        contact=contact,
+                        text=unit.send.text.text,
+                        purpose=Purpose.REMINDER,
+                        key=unit.send.key,
+                        not_before=unit.send.not_before,
+                        expires_at=self.expires_at,
+                        now=self.now,
+                    )
+        except IntegrityError:
+            return  # already decided by another planner
+        self.credit(unit)
+
+    def credit(self, unit: _Unit) -> None:
+        report = self.report
+        report.sent += unit.sent
+        report.combined += unit.combined
+        report.skipped += unit.skipped
+        for code, n in unit.codes:
+            report.codes[code] = report.codes.get(code, 0) + n
+
+    def _outbound(self, unit: _Unit) -> dict[str, Any]:
+        # The row enqueue() would add for this unit (hotline/messaging/outbox.py), built without a query.
+        send, home = unit.send, unit.home
+        assert send is not None and home is not None
+        count = send.text.count
+        if count.segments > self.ctx.settings.max_segments:
+            raise TextTooLong(f"{count.segments} segments (budget {self.ctx.settings.max_segments})")
+        stopped = home.opted_out_at is not None
+        return {
+            "idempotency_key": send.key,
+            "purpose": Purpose.REMINDER,
+            "priority": PRIORITY[Purpose.REMINDER],
+            "contact_id": home.contact_id,
+            "recipient_encrypted": home.phone_encrypted,
+            "language": home.language,
+            "body": send.text.text,
+            "segments": count.segments,
+            "encoding": count.encoding,
+            "not_before": send.not_before,
+            "next_attempt_at": send.not_before,
+            "expires_at": self.expires_at,
+            "status": OutboundStatus.CANCELLED if stopped else OutboundStatus.PENDING,
+            "attempts": 0,
+            "lease_until": None,
+            "claim_token": None,
+            "provider_sid": None,
+            "last_error_code": None,
+            "last_error": "recipient opted out" if stopped else None,
+            "created_at": self.now,
+            "sent_at": None,
+            "updated_at": self.now,
+        }
+
+
+@lru_cache(maxsize=4)
+def _candidates_query(schedule: tuple[Scheduled, ...]) -> sa.CompoundSelect[Any]:
+    # Built once: each run only binds the anchor ranges (lo_<n>, hi_<n> for message n).
+    selects = []
+    for order, message in enumerate(schedule):
+        anchor = col(Enrolment.due_date) if message.stage == EnrolmentKind.PREGNANCY else col(Enrolment.birth_date)
+        decided = sa.exists().where(
+            col(ReminderPlanned.enrolment_id) == col(Enrolment.id), col(ReminderPlanned.code) == message.code
+        )
+        selects.append(
+            sa.select(
+                col(Enrolment.id),
+                col(Enrolment.household_id),
+                col(Enrolment.due_date),
+                col(Enrolment.birth_date),
+                col(Enrolment.created_at),
+                sa.literal_column(str(order), sa.Integer).label("message"),
+            ).where(
+                col(Enrolment.kind) == message.stage,
+                col(Enrolment.status) == EnrolmentStatus.ACTIVE,
+                anchor.between(sa.bindparam(f"lo_{order}", type_=sa.Date), sa.bindparam(f"hi_{order}", type_=sa.Date)),
+                ~decided,
+            )
+        )
+    return sa.union_all(*selects)
+
+
+def _candidates(session: Session, day: date, schedule: tuple[Scheduled, ...], tz: ZoneInfo) -> list[_Candidate]:
+    # One indexed range per message of the schedule: the active enrolments whose anchor puts it due in the window,
+    # minus those that already have it decided (an anti-join on the unique (enrolment, code) index), all in one
+    # UNION ALL; then the exact check per row in Python.
+    first = day - timedelta(days=GRACE_DAYS)
+    ranges: dict[str, date] = {}
+    for order, message in enumerate(schedule):
+        ranges[f"lo_{order}"], ranges[f"hi_{order}"] = message.anchors_due_between(first, day)
+    found: list[_Candidate] = []
+    due_on: dict[tuple[int, date | None, date | None], date | None] = {}
+    rows = session.execute(_candidates_query(schedule), ranges)
+    for enrolment_id, household_id, due_date, birth_date, created_at, order in rows:
+        message = schedule[order]
+        key = (order, due_date, birth_date)
+        if key not in due_on:
+            due_on[key] = message.due_on(due_date, birth_date)
+        due = due_on[key]
+        # Not before the enrolment: a late enrolment starts at its current stage, with no catch-up.
+        if due is not None and max(first, created_at.astimezone(tz).date()) <= due <= day:
+            found.append(_Candidate(household_id, enrolment_id, birth_date, message, order))
+    return found
 
 
 PAST_DUE = timedelta(weeks=4)
@@ -188,180 +420,157 @@ PAST_DUE_CODE = "past-due"
 
 def ask_past_due(session: Session, ctx: Context, day: date, now: datetime, report: PlanReport) -> None:
     """A pregnancy 4 weeks past its due date without BORN: ask once whether the baby is born, then pause."""
-    rows = session.exec(
-        select(Enrolment).where(
-            Enrolment.kind == EnrolmentKind.PREGNANCY,
-            Enrolment.status == EnrolmentStatus.ACTIVE,
-            col(Enrolment.due_date) <= day - PAST_DUE,
+    run = _Run(session, ctx, day, now)
+    run.report = report
+    _ask_past_due(run)
+
+
+def _ask_past_due(run: _Run) -> None:
+    asked = sa.exists().where(
+        col(ReminderPlanned.enrolment_id) == col(Enrolment.id), col(ReminderPlanned.code) == PAST_DUE_CODE
+    )
+    rows = run.session.execute(
+        sa.select(col(Enrolment.id), col(Enrolment.household_id))
+        .where(
+            col(Enrolment.kind) == EnrolmentKind.PREGNANCY,
+            col(Enrolment.status) == EnrolmentStatus.ACTIVE,
+            col(Enrolment.due_date) <= run.day - PAST_DUE,
+            ~asked,
         )
+        .order_by(col(Enrolment.id))
     ).all()
-    for enrolment in rows:
-        household = session.get(Household, enrolment.household_id)
-        contact = session.get(Contact, household.contact_id) if household else None
-        if household is None or contact is None:
-            continue
-        key = f"reminder:{enrolment.id}:{PAST_DUE_CODE}"
-        send = contact.opted_out_at is None
-        try:
-            with session.begin_nested():
-                session.add(
-                    ReminderPlanned(
-                        enrolment_id=enrolment.id or 0, code=PAST_DUE_CODE, day=day, outbound_key=key if send else None
-                    )
-                )
-                session.flush()
-                enrolment.status, enrolment.updated_at = EnrolmentStatus.PAUSED, now
-                session.add(enrolment)
-                if send:
-                    text = ctx.texts.render("reminders/ask_born", contact.language).text
-                    enqueue(
-                        session,
-                        ctx,
-                        contact=contact,
-                        text=text,
-                        purpose=Purpose.REMINDER,
-                        key=key,
-                        not_before=send_time(ctx, household, day, now),
-                        expires_at=datetime.combine(day, time(), ctx.tz) + REMINDER_VALID,
-                        now=now,
-                    )
-        except IntegrityError:
-            continue
-        report.sent += send
-        report.codes[PAST_DUE_CODE] = report.codes.get(PAST_DUE_CODE, 0) + send
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        homes = run.homes(sorted({household_id for _, household_id in chunk}))
+        keys = [f"reminder:{enrolment_id}:{PAST_DUE_CODE}" for enrolment_id, _ in chunk]
+        existing = run.existing(keys)
+        units = []
+        for (enrolment_id, household_id), key in zip(chunk, keys, strict=True):
+            home = homes.get(household_id)
+            if home is None:
+                continue
+            send = home.opted_out_at is None
+            unit = _Unit(
+                home,
+                [
+                    {
+                        "enrolment_id": enrolment_id,
+                        "code": PAST_DUE_CODE,
+                        "day": run.day,
+                        "outbound_key": key if send else None,
+                    }
+                ],
+                pause=enrolment_id,
+                sent=int(send),
+                codes=((PAST_DUE_CODE, int(send)),),
+            )
+            if send:
+                unit.send = run.send(home, key, run.render("reminders/ask_born", home.language), existing)
+            units.append(unit)
+        run.write(units)
 
 
 def plan_day(session: Session, ctx: Context, day: date, now: datetime) -> PlanReport:
     """Put every reminder due on `day` into the outbox: one SMS per household per week at most, never twice."""
-    report = PlanReport()
-    ask_past_due(session, ctx, day, now, report)
-    by_household: dict[int, list[tuple[Enrolment, Scheduled]]] = defaultdict(list)
-    for enrolment, scheduled in _candidates(session, day, get_schedule(), ctx.tz):
-        by_household[enrolment.household_id].append((enrolment, scheduled))
-    iso = day.isocalendar()
-    for household_id, due in sorted(by_household.items()):
-        urgent = [pair for pair in due if not pair[1].weekly_limit]
-        due = [pair for pair in due if pair[1].weekly_limit]
+    run = _Run(session, ctx, day, now)
+    _ask_past_due(run)
+    found = _candidates(session, day, get_schedule(), ctx.tz)
+    found.sort(key=lambda c: (c.household_id, c.enrolment_id, c.order))
+    chunk: list[list[_Candidate]] = []
+    for _, due in groupby(found, key=lambda c: c.household_id):
+        chunk.append(list(due))
+        if len(chunk) == CHUNK:
+            _plan_chunk(run, chunk)
+            chunk = []
+    _plan_chunk(run, chunk)
+    return run.report
+
+
+def _plan_chunk(run: _Run, chunk: list[list[_Candidate]]) -> None:
+    # Each inner list: the household's due messages, by enrolment, in schedule order.
+    if not chunk:
+        return
+    homes = run.homes([due[0].household_id for due in chunk])
+    keys: list[str] = []
+    for due in chunk:
+        keys.extend(f"reminder:{c.enrolment_id}:{c.message.code}" for c in due if not c.message.weekly_limit)
+        if any(c.message.weekly_limit for c in due):
+            keys.append(f"reminder:{due[0].household_id}:{run.week}")
+    existing = run.existing(keys)
+    units: list[_Unit] = []
+    report, day = run.report, run.day
+    for due in chunk:
+        household_id = due[0].household_id
+        home = homes.get(household_id)
+        urgent = [c for c in due if not c.message.weekly_limit]
+        weekly = [c for c in due if c.message.weekly_limit]
         for group in _groups(urgent):
             # After a planner outage, only the newest of a newborn's messages goes (no burst); the rest are skipped.
-            group.sort(key=lambda p: p[1].offset_days)
-            for enrolment, scheduled in group[:-1]:
-                _record_skipped(session, enrolment, scheduled, day)
-                report.skipped += 1
-            _plan_one(session, ctx, report, household_id, *group[-1], day, now)
-        if not due:
-            continue
-        household = session.get(Household, household_id)
-        contact = session.get(Contact, household.contact_id) if household else None
-        if household is None or contact is None:
+            group.sort(key=lambda c: c.message.offset_days)
+            for c in group[:-1]:
+                units.append(_Unit(home, [_planned(c, day, None)]))
+                report.skipped += 1  # counted even when another planner recorded it first
+            if home is None:
+                continue
+            last = group[-1]
+            # A message outside the weekly limit: its own key, never combined.
+            key = f"reminder:{last.enrolment_id}:{last.message.code}"
+            send = home.opted_out_at is None
+            unit = _Unit(
+                home,
+                [_planned(last, day, key if send else None)],
+                sent=int(send),
+                skipped=int(not send),
+                codes=((last.message.code, 1),) if send else (),
+            )
+            if send:
+                text = run.render(last.message.template, home.language, _months(last.birth_date, day))
+                unit.send = run.send(home, key, text, existing)
+            units.append(unit)
+        if not weekly or home is None:
             continue
         report.households += 1
-        key = f"reminder:{household_id}:{iso.year}-W{iso.week:02d}"
+        key = f"reminder:{household_id}:{run.week}"
         # Each enrolment's most important message; the rest of the week's are skipped, never sent later.
-        best = [min(group, key=lambda p: (p[1].priority, p[1].code)) for group in _groups(due)]
-        best.sort(key=lambda p: (p[1].priority, p[1].code))
-        already = session.exec(select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key)).first()
-        send = [] if already is not None or contact.opted_out_at is not None else best
-        try:
-            with session.begin_nested():
-                for enrolment, scheduled in due:
-                    session.add(
-                        ReminderPlanned(
-                            enrolment_id=enrolment.id or 0,
-                            code=scheduled.code,
-                            day=day,
-                            outbound_key=key if (enrolment, scheduled) in send else None,
-                        )
-                    )
-                # The unique (enrolment, code) stops a second planner here, before anything is enqueued.
-                session.flush()
-                if send:
-                    # Two enrolments due the same week (a pregnancy and a child): one combined message.
-                    template = COMBINED_TEMPLATE if len(send) > 1 else send[0][1].template
-                    text = ctx.texts.render(template, contact.language, months=_months(send[0][0], day)).text
-                    enqueue(
-                        session,
-                        ctx,
-                        contact=contact,
-                        text=text,
-                        purpose=Purpose.REMINDER,
-                        key=key,
-                        not_before=send_time(ctx, household, day, now),
-                        expires_at=datetime.combine(day, time(), ctx.tz) + REMINDER_VALID,
-                        now=now,
-                    )
-        except IntegrityError:
-            continue
-        report.sent += bool(send)
-        report.combined += len(send) > 1
-        report.skipped += len(due) - len(send)
-        for _, scheduled in send:
-            report.codes[scheduled.code] = report.codes.get(scheduled.code, 0) + 1
-    return report
+        best = [min(group, key=lambda c: (c.message.priority, c.message.code)) for group in _groups(weekly)]
+        best.sort(key=lambda c: (c.message.priority, c.message.code))
+        send_list = [] if key in existing or home.opted_out_at is not None else best
+        chosen = {id(c) for c in send_list}
+        unit = _Unit(
+            home,
+            [_planned(c, day, key if id(c) in chosen else None) for c in weekly],
+            sent=int(bool(send_list)),
+            combined=int(len(send_list) > 1),
+            skipped=len(weekly) - len(send_list),
+            codes=tuple((c.message.code, 1) for c in send_list),
+        )
+        if send_list:
+            # Two enrolments due the same week (a pregnancy and a child): one combined message.
+            template = COMBINED_TEMPLATE if len(send_list) > 1 else send_list[0].message.template
+            text = run.render(template, home.language, _months(send_list[0].birth_date, day))
+            unit.send = run.send(home, key, text, existing)
+        units.append(unit)
+    run.write(units)
 
 
-def _plan_one(
-    session: Session,
-    ctx: Context,
-    report: PlanReport,
-    household_id: int,
-    enrolment: Enrolment,
-    scheduled: Scheduled,
-    day: date,
-    now: datetime,
-) -> None:
-    # A message outside the weekly limit: its own key, never combined.
-    household = session.get(Household, household_id)
-    contact = session.get(Contact, household.contact_id) if household else None
-    if household is None or contact is None:
-        return
-    key = f"reminder:{enrolment.id}:{scheduled.code}"
-    send = contact.opted_out_at is None
-    try:
-        with session.begin_nested():
-            planned = ReminderPlanned(
-                enrolment_id=enrolment.id or 0, code=scheduled.code, day=day, outbound_key=key if send else None
-            )
-            session.add(planned)
-            session.flush()
-            if send:
-                text = ctx.texts.render(scheduled.template, contact.language, months=_months(enrolment, day)).text
-                enqueue(
-                    session,
-                    ctx,
-                    contact=contact,
-                    text=text,
-                    purpose=Purpose.REMINDER,
-                    key=key,
-                    not_before=send_time(ctx, household, day, now),
-                    expires_at=datetime.combine(day, time(), ctx.tz) + REMINDER_VALID,
-                    now=now,
-                )
-    except IntegrityError:
-        return
-    report.sent += send
-    report.skipped += not send
-    if send:
-        report.codes[scheduled.code] = report.codes.get(scheduled.code, 0) + 1
+def _planned(candidate: _Candidate, day: date, outbound_key: str | None) -> dict[str, Any]:
+    return {
+        "enrolment_id": candidate.enrolment_id,
+        "code": candidate.message.code,
+        "day": day,
+        "outbound_key": outbound_key,
+    }
 
 
-def _record_skipped(session: Session, enrolment: Enrolment, scheduled: Scheduled, day: date) -> None:
-    try:
-        with session.begin_nested():
-            session.add(ReminderPlanned(enrolment_id=enrolment.id or 0, code=scheduled.code, day=day))
-    except IntegrityError:
-        pass  # already decided by another planner
-
-
-def _groups(due: list[tuple[Enrolment, Scheduled]]) -> list[list[tuple[Enrolment, Scheduled]]]:
-    groups: dict[int | None, list[tuple[Enrolment, Scheduled]]] = defaultdict(list)
-    for pair in due:
-        groups[pair[0].id].append(pair)
+def _groups(due: list[_Candidate]) -> list[list[_Candidate]]:
+    groups: dict[int, list[_Candidate]] = defaultdict(list)
+    for candidate in due:
+        groups[candidate.enrolment_id].append(candidate)
     return list(groups.values())
 
 
-def _months(enrolment: Enrolment, day: date) -> int:
-    if enrolment.birth_date is None:
+def _months(birth_date: date | None, day: date) -> int:
+    if birth_date is None:
         return 0
-    age = relativedelta(day, enrolment.birth_date)
+    age = relativedelta(day, birth_date)
     return int(age.years * 12 + age.months)
