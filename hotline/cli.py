@@ -311,7 +311,7 @@ def households_import(
         rows = importer.check_all(raw, ctx.local_day(utcnow()))
     except importer.ImportRejected as rejected:
         for error in rejected.errors:
-            typer.secho(error, fg="red", err=True)
+            typer.secho(str(error), fg="red", err=True)
         typer.secho("Nothing was imported.", fg="red", err=True)
         raise typer.Exit(2) from rejected
     migrate(settings.database_url)
@@ -352,7 +352,7 @@ def volunteers_add(
             if contact is not None and language in ("ky", "ru", "uz", "en"):
                 contact.language = language
                 session.add(contact)
-    except (InvalidPhone, importer.VolunteerError) as exc:
+    except (InvalidPhone, importer.StaffRequestError) as exc:
         typer.secho(f"Not registered: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"volunteer {log_phone(phone)} registered for {municipality}")

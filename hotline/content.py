@@ -20,6 +20,10 @@ _BLANK_RUNS = re.compile(r"[ \t]+")
 class TextTooLong(ValueError):
     """A rendered text exceeds the SMS segment budget."""
 
+    def __init__(self, message: str, segments: int = 0, budget: int = 0) -> None:
+        super().__init__(message)
+        self.segments, self.budget = segments, budget
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -64,7 +68,11 @@ class TextLibrary:
         text = _tidy(template.render(**context))
         count = count_segments(text)
         if count.segments > self.max_segments:
-            raise TextTooLong(f"{language}/{name} is {count.segments} segments (budget {self.max_segments})")
+            raise TextTooLong(
+                f"{language}/{name} is {count.segments} segments (budget {self.max_segments})",
+                count.segments,
+                self.max_segments,
+            )
         return Rendered(text, count)
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from hotline.admin.auth import purge_login_failures
 from hotline.complaints.escalation import escalate_overdue
 from hotline.config import Settings
 from hotline.context import build_context
@@ -62,32 +65,21 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
         if report.sent or report.skipped:
             log.info("reminders planned: %s", report)
 
+    def forget_login_failures() -> None:
+        # Failures older than the throttle window no longer count: drop them rather than keep them for ever.
+        with session_scope(engine) as session:
+            purge_login_failures(session, utcnow())
+
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone=settings.timezone) if blocking else BackgroundScheduler(timezone=settings.timezone)
     )
-    scheduler.add_job(
-        dispatch,
-        "interval",
-        seconds=settings.dispatch_interval_seconds,
-        id="dispatch",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        escalate,
-        "interval",
-        minutes=settings.escalation_interval_minutes,
-        id="escalate",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        plan_reminders,
-        "interval",
-        hours=1,
-        id="reminders",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
+    jobs: list[tuple[Callable[[], None], dict[str, Any]]] = [
+        (dispatch, {"seconds": settings.dispatch_interval_seconds}),
+        (escalate, {"minutes": settings.escalation_interval_minutes}),
+        (plan_reminders, {"hours": 1, "next_run_time": datetime.now(UTC)}),
+        (forget_login_failures, {"hours": 1}),
+    ]
+    for job, timing in jobs:
+        # One running instance per process; a run missed while the last one ran is not repeated.
+        scheduler.add_job(job, "interval", id=job.__name__, max_instances=1, coalesce=True, **timing)
     return scheduler

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
+from hotline.complaints.places import get_gazetteer
 from hotline.models import Complaint, Jurisdiction, Role, StaffUser
 
 RANK = {Jurisdiction.MUNICIPALITY: 0, Jurisdiction.DISTRICT: 1, Jurisdiction.OBLAST: 2}
@@ -50,3 +52,13 @@ def can_see(user: StaffUser, complaint: Complaint) -> bool:
 def is_supervisor(user: StaffUser) -> bool:
     """Supervisors reveal identities, reassign, escalate, close and reopen."""
     return user.role == Role.SUPERVISOR
+
+
+def municipality_in_area(user: StaffUser, column: Mapped[str | None]) -> ColumnElement[bool]:
+    """SQL condition: a municipality-code column lies in the user's area (an unknown place is the oblast's)."""
+    if user.level == Jurisdiction.OBLAST:
+        codes = [p.code for p in get_gazetteer().places.values() if p.oblast == user.area_code]
+        return sa.or_(column.in_(codes), column.is_(None))
+    if user.level == Jurisdiction.DISTRICT:
+        return column.in_([m.code for m in get_gazetteer().municipalities.get(user.area_code, [])])
+    return column == user.area_code

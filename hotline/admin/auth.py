@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hotline.admin.audit import audit
+from hotline.admin.i18n import Explained
 from hotline.complaints.places import Gazetteer, get_gazetteer
 from hotline.models import Jurisdiction, LoginFailure, Role, StaffUser
 
@@ -32,7 +33,7 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _DUMMY_HASH = PASSWORDS.hash(secrets.token_urlsafe(16))
 
 
-class AccountError(ValueError):
+class AccountError(Explained):
     """A staff account cannot be created or changed as asked; the message says why."""
 
 
@@ -47,24 +48,24 @@ class LoginRefused(Exception):
 def check_password_rules(password: str) -> None:
     """Refuse passwords too short to resist guessing, or absurdly long."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError("password_short", min=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(f"password must have at most {MAX_PASSWORD_LENGTH} characters")
+        raise AccountError("password_long", max=MAX_PASSWORD_LENGTH)
 
 
 def check_area(role: Role, level: Jurisdiction, area_code: str, gazetteer: Gazetteer | None = None) -> None:
     """The area must exist at the level; supervisors watch a district or the oblast."""
     gazetteer = gazetteer or get_gazetteer()
     if role == Role.SUPERVISOR and level == Jurisdiction.MUNICIPALITY:
-        raise AccountError("a supervisor watches a district or the oblast, not one municipality")
+        raise AccountError("supervisor_area")
     if level == Jurisdiction.OBLAST:
         if area_code not in {p.oblast for p in gazetteer.places.values()}:
-            raise AccountError(f"unknown oblast {area_code}")
+            raise AccountError("unknown_oblast", code=area_code)
         return
     place = gazetteer.get(area_code)
     is_district = place is not None and place.district is None
     if place is None or (level == Jurisdiction.DISTRICT) != is_district:
-        raise AccountError(f"{area_code} is not a {level.value} code (see hotline/complaints/places.toml)")
+        raise AccountError("wrong_area", code=area_code, level=level.value)
 
 
 def create_user(
@@ -81,13 +82,13 @@ def create_user(
     """Create a staff account (the caller commits); AccountError names what is wrong."""
     username = username.strip().lower()
     if not _USERNAME.match(username):
-        raise AccountError("username: 2-64 of a-z 0-9 . _ -, starting with a letter or digit")
+        raise AccountError("username")
     check_password_rules(password)
     if role == Role.ADMIN:
         level = Jurisdiction.OBLAST
     check_area(role, level, area_code)
     if ui_language not in UI_LANGUAGES:
-        raise AccountError(f"interface language must be one of {', '.join(UI_LANGUAGES)}")
+        raise AccountError("ui_language", languages=", ".join(UI_LANGUAGES))
     user = StaffUser(
         username=username,
         display_name=display_name.strip()[:120] or username,
@@ -101,7 +102,7 @@ def create_user(
         with session.begin_nested():
             session.add(user)
     except IntegrityError as exc:
-        raise AccountError(f"username {username} is taken") from exc
+        raise AccountError("username_taken", username=username) from exc
     return user
 
 
@@ -156,7 +157,13 @@ def authenticate(session: Session, secret: str, username: str, password: str, cl
 def start_session(data: dict[str, Any], user: StaffUser, now: datetime) -> None:
     """Fill a fresh signed-cookie session for a user (a new CSRF token too: no fixation)."""
     data.clear()
-    data.update(uid=user.id, ver=user.session_version, iat=int(now.timestamp()), csrf=secrets.token_urlsafe(32))
+    data.update(
+        uid=user.id,
+        ver=user.session_version,
+        iat=int(now.timestamp()),
+        csrf=secrets.token_urlsafe(32),
+        lang=user.ui_language,  # for pages drawn before the account is loaded (a refused form, an error)
+    )
 
 
 def session_user(session: Session, data: dict[str, Any], now: datetime) -> StaffUser | None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, select, update
 
 from hotline.admin.access import can_see, is_supervisor
 from hotline.admin.audit import audit
+from hotline.admin.i18n import Explained
 from hotline.complaints.escalation import escalate
 from hotline.complaints.places import get_gazetteer
 from hotline.complaints.service import (
+    DECIDED_STATUSES,
     InvalidTransition,
     add_answer,
     change_status,
@@ -22,7 +24,6 @@ from hotline.complaints.service import (
 )
 from hotline.content import Rendered, TextTooLong
 from hotline.context import Context
-from hotline.messaging.segments import count_segments
 from hotline.models import (
     Actor,
     Complaint,
@@ -40,7 +41,6 @@ MAX_NOTE_CHARS = 2000
 MIN_REVEAL_REASON_CHARS = 10
 MAX_REASON_CHARS = 500
 CANNED_DIR = "complaints/canned"
-DECIDED = {ComplaintStatus.RESOLVED, ComplaintStatus.REJECTED, ComplaintStatus.CLOSED}
 
 
 class Forbidden(Exception):
@@ -51,8 +51,8 @@ class NotFound(Exception):
     """No such complaint."""
 
 
-class Refused(ValueError):
-    """A change that cannot be made as asked; the message is shown to the officer."""
+class Refused(Explained):
+    """A change that cannot be made as asked (the officer reads why, in the interface language)."""
 
 
 @dataclass(frozen=True)
@@ -151,15 +151,15 @@ def set_status(session: Session, user: StaffUser, complaint: Complaint, new: str
     try:
         target = ComplaintStatus(new)
     except ValueError as exc:
-        raise Refused(f"unknown status {new}") from exc
+        raise Refused("unknown_status", status=new) from exc
     current = ComplaintStatus(complaint.status)
-    if target == ComplaintStatus.CLOSED or (current in DECIDED and target not in DECIDED):
+    if target == ComplaintStatus.CLOSED or (current in DECIDED_STATUSES and target not in DECIDED_STATUSES):
         _require_supervisor(session, user, complaint, f"status:{target.value}", now)
     try:
         change_status(session, complaint, target, actor=Actor.OFFICER, actor_id=user.id, now=now)
     except InvalidTransition as exc:
-        raise Refused(str(exc)) from exc
-    if target in DECIDED:
+        raise Refused("transition", old=current.value, new=target.value) from exc
+    if target in DECIDED_STATUSES:
         complaint.due_at = None
         complaint.decided_at = complaint.decided_at or now
     else:  # reopened, or still open: the deadline that matters now
@@ -174,7 +174,7 @@ def set_category(session: Session, user: StaffUser, complaint: Complaint, catego
     try:
         correct_category(session, complaint, category, officer_id=user.id, now=now)
     except ValueError as exc:
-        raise Refused(str(exc)) from exc
+        raise Refused("category", category=category) from exc
     audit(session, user, "category", now, complaint, old=old, new=category)
 
 
@@ -182,7 +182,7 @@ def set_municipality(session: Session, user: StaffUser, complaint: Complaint, co
     """Correct where the complaint happened (within the oblast); recorded."""
     place = get_gazetteer().get(code)
     if place is None or place.district is None or place.oblast != complaint.oblast_code:
-        raise Refused(f"unknown municipality {code}")
+        raise Refused("municipality", code=code)
     old = complaint.municipality_code
     complaint.municipality_code, complaint.district_code, complaint.updated_at = place.code, place.district_code, now
     session.add(complaint)
@@ -197,7 +197,7 @@ def assign(session: Session, user: StaffUser, complaint: Complaint, assignee_id:
         raise Forbidden
     assignee = session.get(StaffUser, assignee_id) if assignee_id else None
     if assignee_id and (assignee is None or not assignee.active or not can_see(assignee, complaint)):
-        raise Refused("that person cannot see this complaint")
+        raise Refused("assignee")
     old = complaint.assignee_id
     complaint.assignee_id, complaint.updated_at = assignee_id, now
     session.add(complaint)
@@ -209,38 +209,33 @@ def add_note(session: Session, user: StaffUser, complaint: Complaint, text: str,
     """An internal note (never sent to the family)."""
     text = text.strip()
     if not text:
-        raise Refused("the note is empty")
+        raise Refused("note_empty")
     if len(text) > MAX_NOTE_CHARS:
-        raise Refused(f"a note may have at most {MAX_NOTE_CHARS} characters (this one has {len(text)})")
+        raise Refused("note_long", max=MAX_NOTE_CHARS, chars=len(text))
     record_event(session, complaint, "note", Actor.OFFICER, now, actor_id=user.id, text=text)
     audit(session, user, "note", now, complaint, chars=len(text))
 
 
 def preview_answer(ctx: Context, complaint: Complaint, text: str) -> Rendered:
     """The SMS the family would get for this answer, and its cost (TextTooLong past the budget)."""
-    rendered = ctx.texts.env.get_template(f"{complaint.language}/complaints/update.txt.j2")
-    sms = rendered.render(reference=complaint.reference, text=text.strip())
-    count = count_segments(sms)
-    if count.segments > ctx.settings.max_segments:
-        raise TextTooLong(f"{count.segments} SMS (at most {ctx.settings.max_segments})")
-    return Rendered(sms, count)
+    return ctx.texts.render("complaints/update", complaint.language, reference=complaint.reference, text=text.strip())
 
 
 def answer(session: Session, ctx: Context, user: StaffUser, complaint: Complaint, text: str, now: datetime) -> None:
     """Send the family an answer through the outbox; the first one meets the first-answer deadline."""
     text = " ".join(text.split())
     if not text:
-        raise Refused("the answer is empty")
+        raise Refused("answer_empty")
     if ComplaintStatus(complaint.status) == ComplaintStatus.CLOSED:
-        raise Refused("the complaint is closed: reopen it first")
+        raise Refused("closed")
     try:
         preview_answer(ctx, complaint, text)
         add_answer(session, ctx, complaint, text, now, officer_id=user.id)
     except TextTooLong as exc:
-        raise Refused(f"the answer is too long: {exc}") from exc
+        raise Refused("answer_long", segments=exc.segments, max=exc.budget) from exc
     if complaint.first_answered_at is None:
         complaint.first_answered_at = now
-        if ComplaintStatus(complaint.status) not in DECIDED:
+        if ComplaintStatus(complaint.status) not in DECIDED_STATUSES:
             complaint.due_at = complaint.resolution_due
         session.add(complaint)
     audit(session, user, "answer", now, complaint, chars=len(text))
@@ -251,12 +246,12 @@ def reveal(session: Session, ctx: Context, user: StaffUser, complaint: Complaint
     _require_supervisor(session, user, complaint, "reveal", now)
     reason = " ".join(reason.split())
     if len(reason) < MIN_REVEAL_REASON_CHARS:
-        raise Refused(f"write the reason (at least {MIN_REVEAL_REASON_CHARS} characters)")
+        raise Refused("reason_short", min=MIN_REVEAL_REASON_CHARS)
     if len(reason) > MAX_REASON_CHARS:
-        raise Refused(f"the reason may have at most {MAX_REASON_CHARS} characters")
+        raise Refused("reason_long", max=MAX_REASON_CHARS)
     contact = session.get(Contact, complaint.contact_id) if complaint.contact_id and not complaint.anonymous else None
     if contact is None:
-        raise Refused("an anonymous complaint has no number to reveal")
+        raise Refused("anonymous")
     record_event(session, complaint, "identity_revealed", Actor.OFFICER, now, actor_id=user.id, reason=reason)
     audit(session, user, "reveal", now, complaint, reason=reason)
     return ctx.vault.decrypt(contact.phone_encrypted)
@@ -265,8 +260,8 @@ def reveal(session: Session, ctx: Context, user: StaffUser, complaint: Complaint
 def escalate_now(session: Session, ctx: Context, user: StaffUser, complaint: Complaint, now: datetime) -> None:
     """A supervisor's escalation by hand."""
     _require_supervisor(session, user, complaint, "escalate", now)
-    if ComplaintStatus(complaint.status) in DECIDED:
-        raise Refused("only an open complaint can be escalated")
+    if ComplaintStatus(complaint.status) in DECIDED_STATUSES:
+        raise Refused("not_open")
     escalate(session, ctx, complaint, now, reason="by_supervisor", actor=Actor.OFFICER, actor_id=user.id)
     audit(session, user, "escalate", now, complaint)
 
@@ -284,7 +279,9 @@ def notifications_for(session: Session, user: StaffUser) -> list[Notification]:
 
 
 def mark_read(session: Session, user: StaffUser, now: datetime) -> None:
-    """Dismiss the user's notifications."""
-    for note in notifications_for(session, user):
-        note.read_at = now
-        session.add(note)
+    """Dismiss all the user's notifications (not only the ones on the page)."""
+    session.execute(
+        update(Notification)
+        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
+        .values(read_at=now)
+    )

@@ -26,3 +26,17 @@ def translator(language: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+class Explained(ValueError):
+    """An error staff can hit, whose message exists in every interface language (`refused.<key>` + values).
+
+    str() is the English text, for the CLI and logs; pages show text(language)."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key, self.values = f"refused.{key}", values
+        super().__init__(translator("en")(self.key, **values))
+
+    def text(self, language: str) -> str:
+        """The message in an interface language."""
+        return translator(language)(self.key, **self.values)

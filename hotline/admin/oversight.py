@@ -131,8 +131,8 @@ def create_user(
     user: Admin,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=auth.MAX_PASSWORD_LENGTH)],
-    role_: Annotated[str, Form(alias="role", max_length=16)],
-    level: Annotated[str, Form(max_length=16)],
+    role_: Annotated[Role, Form(alias="role")],
+    level: Annotated[Jurisdiction, Form()],
     area_code: Annotated[str, Form(max_length=32)],
     display_name: Annotated[str, Form(max_length=120)] = "",
     ui_language: Annotated[str, Form(max_length=2)] = "ru",
@@ -143,15 +143,15 @@ def create_user(
             session,
             username=username,
             password=password,
-            role=Role(role_),
-            level=Jurisdiction(level),
+            role=role_,
+            level=level,
             area_code=area_code.strip(),
             display_name=display_name,
             ui_language=ui_language,
         )
-    except (auth.AccountError, ValueError) as exc:
+    except auth.AccountError as exc:
         session.rollback()
-        flash(request, "error", str(exc))
+        flash(request, "error", exc.text(user.ui_language))
         return back("/admin/users")
     session.flush()
     audit_log.audit(session, user, "user_created", utcnow(), username=created.username, role=created.role)
@@ -179,13 +179,13 @@ def update_user(
         wanted = active == "1"
         if target.active != wanted:
             if target.id == user.id:
-                raise auth.AccountError("you cannot deactivate your own account")
+                raise auth.AccountError("own_account")
             target.active = wanted
             target.session_version += 1
             session.add(target)
     except auth.AccountError as exc:
         session.rollback()
-        flash(request, "error", str(exc))
+        flash(request, "error", exc.text(user.ui_language))
         return back("/admin/users")
     audit_log.audit(
         session,

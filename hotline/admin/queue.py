@@ -18,11 +18,10 @@ from sqlmodel import Session, col, select
 from hotline.admin.access import visible_clause
 from hotline.admin.audit import safe_cell
 from hotline.complaints.reference import is_valid_reference
-from hotline.models import Complaint, ComplaintStatus, StaffUser
+from hotline.models import Complaint, StaffUser
 
 PER_PAGE = 50
 MAX_QUERY_CHARS = 200
-OPEN_STATUSES = (ComplaintStatus.NEW, ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.INVESTIGATING)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 

@@ -13,7 +13,7 @@ from hotline.admin import audit as audit_log
 from hotline.admin import auth, casework
 from hotline.admin.access import CASEWORK_ROLES
 from hotline.admin.i18n import translator
-from hotline.admin.queue import OPEN_STATUSES, QueueFilter, export_queue, newer_than, queue_page
+from hotline.admin.queue import QueueFilter, export_queue, newer_than, queue_page
 from hotline.admin.web import (
     Anyone,
     ContextDep,
@@ -97,6 +97,7 @@ def set_language(
         user.ui_language = language
         session.add(user)
         session.commit()
+        session_data(request)["lang"] = language
     return back(safe_next(next))
 
 
@@ -142,7 +143,6 @@ def queue(request: Request, session: SessionDep, user: Staff, f: Filter) -> HTML
         f=f,
         latest=latest,
         statuses=list(ComplaintStatus),
-        open_statuses=OPEN_STATUSES,
         staff={u.id: u.display_name for u in staff},
         notifications=casework.notifications_for(session, user),
     )
@@ -230,7 +230,7 @@ def _act(
         action()
     except casework.Refused as refused:
         session.rollback()
-        flash(request, "error", str(refused))
+        flash(request, "error", refused.text(request.state.user.ui_language))
     except casework.Forbidden:
         session.commit()  # only the audit row of the refusal was added
         raise
@@ -332,7 +332,8 @@ def post_preview(
     try:
         sms = casework.preview_answer(ctx, c, " ".join(text.split()))
     except TextTooLong as exc:
-        return JSONResponse({"ok": False, "error": str(exc)})
+        refused = casework.Refused("answer_long", segments=exc.segments, max=exc.budget)
+        return JSONResponse({"ok": False, "error": refused.text(user.ui_language)})
     count = sms.count
     return JSONResponse(
         {
@@ -363,7 +364,7 @@ def post_reveal(
         raise
     except casework.Refused as refused:
         session.rollback()
-        flash(request, "error", str(refused))
+        flash(request, "error", refused.text(user.ui_language))
         return back(f"/admin/complaints/{complaint_id}")
     session.commit()
     response = _page(request, session, ctx, user, c, revealed=number)

@@ -74,18 +74,24 @@ def role(*roles: Role) -> Callable[..., StaffUser]:
     return check
 
 
+class FormRefused(HTTPException):
+    """A form refused before it is read; the page says why in the interface language (`key`), APIs in English."""
+
+    def __init__(self, status_code: int, key: str) -> None:
+        super().__init__(status_code, translator("en")(key))
+        self.key = key
+
+
 async def check_form(request: Request) -> None:
     """Every form post: not oversized, and carrying the session's CSRF token."""
     limit = MAX_UPLOAD_BYTES if request.url.path in UPLOAD_PATHS else MAX_FORM_BYTES
     declared = request.headers.get("content-length", "")
     if not declared.isdigit() or int(declared) > limit:
-        raise HTTPException(413, f"Form too large (limit {limit // 1024} KB) or without a length")
+        raise FormRefused(413, "error.too_large")
     form = await request.form()
     submitted = form.get("csrf_token") or request.headers.get("x-csrf-token")
     if not auth.csrf_valid(session_data(request), submitted if isinstance(submitted, str) else None):
-        raise HTTPException(
-            403, "The form has expired or was not sent by this site (CSRF check failed). Reload and retry."
-        )
+        raise FormRefused(403, "error.csrf")
 
 
 Staff = Annotated[StaffUser, Depends(role(Role.OFFICER, Role.SUPERVISOR))]
@@ -170,7 +176,11 @@ def install(app: Any, routers: list[APIRouter]) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if request.url.path.startswith("/admin") and "text/html" in request.headers.get("accept", ""):
-            return error_page(request, exc.status_code, str(exc.detail))
+            detail = str(exc.detail)
+            if isinstance(exc, FormRefused):
+                user = getattr(request.state, "user", None)
+                detail = translator(user.ui_language if user else session_data(request).get("lang", "ru"))(exc.key)
+            return error_page(request, exc.status_code, detail)
         return await http_exception_handler(request, exc)
 
     async def invalid(request: Request, exc: Exception) -> Response:

@@ -10,13 +10,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select, update
 
 from hotline.admin.access import can_see
-from hotline.complaints.service import LEVEL_UP, record_event
+from hotline.complaints.service import LEVEL_UP, OPEN_STATUSES, record_event
 from hotline.context import Context
 from hotline.messaging.outbox import enqueue
 from hotline.models import (
     Actor,
     Complaint,
-    ComplaintStatus,
     Contact,
     Jurisdiction,
     Notification,
@@ -26,7 +25,6 @@ from hotline.models import (
 )
 
 log = logging.getLogger(__name__)
-OPEN = (ComplaintStatus.NEW.value, ComplaintStatus.ACKNOWLEDGED.value, ComplaintStatus.INVESTIGATING.value)
 PROGRESS_SMS_VALID = timedelta(days=3)
 BATCH = 200
 
@@ -109,7 +107,11 @@ def escalate_overdue(session: Session, ctx: Context, now: datetime) -> int:
     )
     candidates = session.exec(
         select(Complaint)
-        .where(col(Complaint.status).in_(OPEN), col(Complaint.due_at) < now, sa.or_(overdue_first, overdue_resolution))
+        .where(
+            col(Complaint.status).in_([s.value for s in OPEN_STATUSES]),
+            col(Complaint.due_at) < now,
+            sa.or_(overdue_first, overdue_resolution),
+        )
         .order_by(col(Complaint.due_at))
         .limit(BATCH)
     ).all()

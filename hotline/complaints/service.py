@@ -278,6 +278,9 @@ def masked_phone(session: Session, ctx: Context, complaint: Complaint) -> str:
     return mask_phone(ctx.vault.decrypt(contact.phone_encrypted)) if contact else "unknown"
 
 
+OPEN_STATUSES = frozenset({ComplaintStatus.NEW, ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.INVESTIGATING})
+DECIDED_STATUSES = frozenset({ComplaintStatus.RESOLVED, ComplaintStatus.REJECTED, ComplaintStatus.CLOSED})
+
 # The moves officers may make (new → acknowledged → investigating → resolved or rejected → closed; reopen).
 TRANSITIONS: dict[ComplaintStatus, set[ComplaintStatus]] = {
     ComplaintStatus.NEW: {ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.INVESTIGATING, ComplaintStatus.REJECTED},

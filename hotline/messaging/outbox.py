@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, update
@@ -11,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from hotline.content import TextTooLong
 from hotline.context import Context
-from hotline.messaging.segments import count_segments
+from hotline.messaging.segments import SegmentCount, count_segments
 from hotline.models import Contact, OutboundMessage, OutboundStatus, Purpose, utcnow
 
 PRIORITY = {
@@ -24,6 +25,51 @@ PRIORITY = {
 # An immediate answer to the family's own message may go at night, and so may an alert to a health volunteer
 # about a family that texted a danger sign; nothing else may.
 QUIET_HOURS_EXEMPT = {Purpose.REPLY, Purpose.STOP_CONFIRMATION, Purpose.ALERT}
+
+
+def outbound_row(
+    ctx: Context,
+    *,
+    contact_id: int | None,
+    recipient_encrypted: str,
+    opted_out: bool,
+    language: str,
+    text: str,
+    purpose: Purpose,
+    key: str,
+    not_before: datetime,
+    expires_at: datetime | None,
+    now: datetime,
+    count: SegmentCount | None = None,
+) -> dict[str, Any]:
+    """The columns of a new outbox row (enqueue() adds one; the reminder planner inserts them in bulk).
+
+    TextTooLong past the budget; a message to a phone that said STOP is kept, cancelled, never sent."""
+    count = count or count_segments(text)
+    if count.segments > ctx.settings.max_segments:
+        raise TextTooLong(
+            f"{count.segments} segments (budget {ctx.settings.max_segments})", count.segments, ctx.settings.max_segments
+        )
+    stopped = opted_out and purpose != Purpose.STOP_CONFIRMATION
+    return {
+        "idempotency_key": key,
+        "purpose": purpose,
+        "priority": PRIORITY[purpose],
+        "contact_id": contact_id,
+        "recipient_encrypted": recipient_encrypted,
+        "language": language,
+        "body": text,
+        "segments": count.segments,
+        "encoding": count.encoding,
+        "not_before": not_before,
+        "next_attempt_at": not_before,
+        "expires_at": expires_at,
+        "status": OutboundStatus.CANCELLED if stopped else OutboundStatus.PENDING,
+        "attempts": 0,
+        "last_error": "recipient opted out" if stopped else None,
+        "created_at": now,
+        "updated_at": now,
+    }  # the other columns (lease, claim, provider sid, sent_at...) start empty
 
 
 def enqueue(
@@ -43,29 +89,22 @@ def enqueue(
     existing = session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).first()
     if existing is not None:
         return existing
-    count = count_segments(text)
-    if count.segments > ctx.settings.max_segments:
-        raise TextTooLong(f"{count.segments} segments (budget {ctx.settings.max_segments})")
     now = now or utcnow()
     message = OutboundMessage(
-        idempotency_key=key,
-        purpose=purpose,
-        priority=PRIORITY[purpose],
-        contact_id=contact.id,
-        recipient_encrypted=contact.phone_encrypted,
-        language=language or contact.language,
-        body=text,
-        segments=count.segments,
-        encoding=count.encoding,
-        not_before=not_before or now,
-        next_attempt_at=not_before or now,
-        expires_at=expires_at,
-        created_at=now,
-        updated_at=now,
+        **outbound_row(
+            ctx,
+            contact_id=contact.id,
+            recipient_encrypted=contact.phone_encrypted,
+            opted_out=contact.opted_out_at is not None,
+            language=language or contact.language,
+            text=text,
+            purpose=purpose,
+            key=key,
+            not_before=not_before or now,
+            expires_at=expires_at,
+            now=now,
+        )
     )
-    if contact.opted_out_at is not None and purpose != Purpose.STOP_CONFIRMATION:
-        # Kept, never sent: the family said STOP.
-        message.status, message.last_error = OutboundStatus.CANCELLED, "recipient opted out"
     try:
         with session.begin_nested():
             session.add(message)

@@ -5,25 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from hotline.admin.access import municipality_in_area
 from hotline.admin.audit import audit
-from hotline.complaints.places import get_gazetteer
 from hotline.context import Context
-from hotline.models import Contact, HealthAlert, InboundMessage, Jurisdiction, StaffUser
+from hotline.models import Contact, HealthAlert, InboundMessage, StaffUser
 
 PER_PAGE = 100
-
-
-def _area_clause(user: StaffUser) -> ColumnElement[bool]:
-    column = col(HealthAlert.municipality_code)
-    if user.level == Jurisdiction.OBLAST:
-        codes = [p.code for p in get_gazetteer().places.values() if p.oblast == user.area_code]
-        return column.in_(codes) | column.is_(None)  # an unknown place is the oblast's to follow up
-    if user.level == Jurisdiction.DISTRICT:
-        return column.in_([m.code for m in get_gazetteer().municipalities.get(user.area_code, [])])
-    return column == user.area_code
 
 
 @dataclass(frozen=True)
@@ -40,7 +29,7 @@ def alerts_for(session: Session, ctx: Context, user: StaffUser, *, open_only: bo
     """The area's alerts, newest first, with the number to call back; looking at them is audited."""
     query = select(HealthAlert, Contact, InboundMessage).join(Contact, col(Contact.id) == col(HealthAlert.contact_id))
     query = query.outerjoin(InboundMessage, col(InboundMessage.id) == col(HealthAlert.message_id))
-    query = query.where(_area_clause(user))
+    query = query.where(municipality_in_area(user, col(HealthAlert.municipality_code)))
     if open_only:
         query = query.where(col(HealthAlert.handled_at).is_(None))
     rows = session.exec(query.order_by(col(HealthAlert.id).desc()).limit(PER_PAGE)).all()
@@ -53,7 +42,11 @@ def alerts_for(session: Session, ctx: Context, user: StaffUser, *, open_only: bo
 
 def mark_handled(session: Session, user: StaffUser, alert_id: int, now: datetime) -> bool:
     """Record that someone followed the alert up; False if it is not in the user's area."""
-    alert = session.exec(select(HealthAlert).where(HealthAlert.id == alert_id, _area_clause(user))).first()
+    alert = session.exec(
+        select(HealthAlert).where(
+            HealthAlert.id == alert_id, municipality_in_area(user, col(HealthAlert.municipality_code))
+        )
+    ).first()
     if alert is None:
         return False
     alert.handled_at, alert.handled_by = alert.handled_at or now, alert.handled_by or user.id

@@ -10,10 +10,11 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from hotline.admin.i18n import Explained
 from hotline.complaints.places import get_gazetteer
 from hotline.content import LANGUAGES
 from hotline.context import Context
-from hotline.models import Contact, Enrolment, EnrolmentKind, EnrolmentStatus, Household, Volunteer
+from hotline.models import Enrolment, EnrolmentKind, EnrolmentStatus, Household, Volunteer
 from hotline.phones import InvalidPhone, normalise_phone
 from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
 from hotline.reminders.service import (
@@ -24,26 +25,23 @@ from hotline.reminders.service import (
     enrol,
     household_of,
 )
-from hotline.sms.service import get_or_create_contact
+from hotline.sms.service import find_contact, get_or_create_contact
 
 COLUMNS = ("phone", "kind", "date", "language", "municipality", "send_hour", "consent")
 REQUIRED = ("phone", "kind", "date", "consent")
 MAX_ROWS = 50_000
 MAX_BYTES = 5 * 1024 * 1024
-REASONS = {
-    "due_too_far": "the due date is more than 10 months away",
-    "due_past": "the due date is more than 4 weeks past",
-    "birth_in_future": "the birth date is in the future",
-    "child_too_old": "the child is 5 or older",
-    "month_out_of_range": "the month of pregnancy must be 1 to 9",
-}
+
+
+class Problem(Explained):
+    """One problem of an import file, with its line, in every interface language."""
 
 
 class ImportRejected(ValueError):
     """The file cannot be imported; nothing was written. `errors` lists every problem with its line."""
 
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors[:5]))
+    def __init__(self, errors: list[Problem]) -> None:
+        super().__init__("; ".join(str(e) for e in errors[:5]))
         self.errors = errors
 
 
@@ -74,11 +72,11 @@ class ImportResult:
 def read_csv(data: bytes) -> list[dict[str, str]]:
     """The rows of an uploaded file (UTF-8, with or without BOM; comma or semicolon), or ImportRejected."""
     if len(data) > MAX_BYTES:
-        raise ImportRejected([f"the file is over {MAX_BYTES // 1024 // 1024} MB: split it"])
+        raise ImportRejected([Problem("import_big", mb=MAX_BYTES // 1024 // 1024)])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportRejected([f"the file is not UTF-8 (byte {exc.start}): save it as 'CSV UTF-8' and retry"]) from exc
+        raise ImportRejected([Problem("import_encoding", byte=exc.start)]) from exc
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -87,45 +85,45 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in header]
     unknown = [h for h in header if h not in COLUMNS]
-    if missing or unknown:
-        problems = []
-        if missing:
-            problems.append(f"missing column(s): {', '.join(missing)}")
-        if unknown:
-            problems.append(f"unknown column(s): {', '.join(unknown)}")
-        raise ImportRejected([f"line 1: {'; '.join(problems)} (expected: {', '.join(COLUMNS)})"])
+    problems = []
+    if missing:
+        problems.append(Problem("import_missing", columns=", ".join(missing), expected=", ".join(COLUMNS)))
+    if unknown:
+        problems.append(Problem("import_unknown", columns=", ".join(unknown), expected=", ".join(COLUMNS)))
+    if problems:
+        raise ImportRejected(problems)
     reader.fieldnames = header
     rows = [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
     if len(rows) > MAX_ROWS:
-        raise ImportRejected([f"more than {MAX_ROWS} rows: split the file"])
+        raise ImportRejected([Problem("import_rows", max=MAX_ROWS)])
     return rows
 
 
-def check_row(raw: dict[str, str], line: int, today: date) -> tuple[Row | None, list[str]]:
+def check_row(raw: dict[str, str], line: int, today: date) -> tuple[Row | None, list[Problem]]:
     """A row checked the way the SMS dialogue checks a family's answers."""
-    errors: list[str] = []
+    errors: list[Problem] = []
     phone = ""
     try:
         phone = normalise_phone(raw.get("phone", ""))
     except InvalidPhone:
-        errors.append(f"line {line}: '{raw.get('phone', '')[:20]}' is not a phone number")
+        errors.append(Problem("import_phone", line=line, value=raw.get("phone", "")[:20]))
     kind_text = raw.get("kind", "").lower()
     kind = {"pregnancy": EnrolmentKind.PREGNANCY, "child": EnrolmentKind.CHILD}.get(kind_text)
     if kind is None:
-        errors.append(f"line {line}: kind must be pregnancy or child, not '{kind_text[:20]}'")
+        errors.append(Problem("import_kind", line=line, value=kind_text[:20]))
     language = raw.get("language") or "ky"
     if language not in LANGUAGES:
-        errors.append(f"line {line}: language must be one of {', '.join(LANGUAGES)}")
+        errors.append(Problem("import_language", line=line, languages=", ".join(LANGUAGES)))
     municipality = raw.get("municipality") or None
     place = get_gazetteer().get(municipality)
     if municipality and (place is None or place.district is None):
-        errors.append(f"line {line}: unknown municipality code '{municipality[:32]}'")
+        errors.append(Problem("import_municipality", line=line, value=municipality[:32]))
     hour_text = raw.get("send_hour") or "10"
     send_hour = int(hour_text) if hour_text.isdigit() and int(hour_text) < 24 else -1
     if send_hour < 0:
-        errors.append(f"line {line}: send_hour must be 0 to 23")
+        errors.append(Problem("import_hour", line=line))
     if not is_one_of(raw.get("consent", ""), "yes"):
-        errors.append(f"line {line}: consent must be yes (enrol only families who agreed)")
+        errors.append(Problem("import_consent", line=line))
     day = None
     text = raw.get("date", "")
     try:
@@ -139,9 +137,9 @@ def check_row(raw: dict[str, str], line: int, today: date) -> tuple[Row | None, 
             if day is not None:
                 check_birth_date(day, today)
         if kind is not None and day is None:
-            errors.append(f"line {line}: '{text[:20]}' is not a date (e.g. 12.03.2025)")
+            errors.append(Problem("import_date", line=line, value=text[:20]))
     except EnrolmentError as refused:
-        errors.append(f"line {line}: {REASONS.get(refused.reason, refused.reason)}")
+        errors.append(Problem(f"import_{refused.reason}", line=line))
     if errors or kind is None or day is None:
         return None, errors
     return Row(line, phone, kind, day, language, municipality, send_hour), []
@@ -150,7 +148,7 @@ def check_row(raw: dict[str, str], line: int, today: date) -> tuple[Row | None, 
 def check_all(raw_rows: list[dict[str, str]], today: date) -> list[Row]:
     """Every row checked, duplicates within the file refused; ImportRejected lists all problems at once."""
     rows: list[Row] = []
-    errors: list[str] = []
+    errors: list[Problem] = []
     seen: dict[tuple[str, EnrolmentKind, date], int] = {}
     for number, raw in enumerate(raw_rows, start=2):  # line 1 is the header
         row, problems = check_row(raw, number, today)
@@ -159,12 +157,12 @@ def check_all(raw_rows: list[dict[str, str]], today: date) -> list[Row]:
             continue
         key = (row.phone, row.kind, row.day)
         if key in seen:
-            errors.append(f"line {number}: the same enrolment as line {seen[key]}")
+            errors.append(Problem("import_duplicate", line=number, first=seen[key]))
             continue
         seen[key] = number
         rows.append(row)
     if not raw_rows:
-        errors.append("the file has no rows")
+        errors.append(Problem("import_empty"))
     if errors:
         raise ImportRejected(errors)
     return rows
@@ -209,7 +207,7 @@ def _count(session: Session, household: Household) -> int:
     return len(session.exec(select(Enrolment.id).where(Enrolment.household_id == household.id)).all())
 
 
-class VolunteerError(ValueError):
+class StaffRequestError(Explained):
     """A staff request (a volunteer, an enrolment action) that cannot be done as asked."""
 
 
@@ -219,7 +217,7 @@ def register_volunteer(
     """Register (or reactivate) a volunteer for a municipality; the number is stored only encrypted."""
     place = get_gazetteer().get(municipality)
     if place is None or place.district is None:
-        raise VolunteerError(f"unknown municipality code {municipality}")
+        raise StaffRequestError("municipality", code=municipality)
     contact = get_or_create_contact(session, ctx, phone, now)
     volunteer = session.exec(select(Volunteer).where(Volunteer.contact_id == contact.id)).first()
     if volunteer is None:
@@ -246,7 +244,7 @@ def household_by_phone(session: Session, ctx: Context, phone: str) -> tuple[Hous
         normalised = normalise_phone(phone)
     except InvalidPhone:
         return None, []
-    contact = session.exec(select(Contact).where(Contact.phone_hash == ctx.vault.lookup_hash(normalised))).first()
+    contact = find_contact(session, ctx, normalised)
     household = session.exec(select(Household).where(Household.contact_id == contact.id)).first() if contact else None
     if household is None:
         return None, []
@@ -260,8 +258,8 @@ def staff_action(session: Session, enrolment: Enrolment, action: str, now: datet
     """A staff member records a loss, pauses, resumes or stops one enrolment (a loss only ends a pregnancy)."""
     status = STAFF_ACTIONS.get(action)
     if status is None:
-        raise VolunteerError(f"unknown action {action}")
+        raise StaffRequestError("action", action=action)
     if status == EnrolmentStatus.LOSS and enrolment.kind != EnrolmentKind.PREGNANCY:
-        raise VolunteerError("a loss ends a pregnancy enrolment")
+        raise StaffRequestError("loss_child")
     enrolment.status, enrolment.updated_at = status, now
     session.add(enrolment)

@@ -8,16 +8,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from hotline.admin.access import municipality_in_area
 from hotline.admin.dashboard import Bar
-from hotline.complaints.places import get_gazetteer
 from hotline.models import (
     Enrolment,
     EnrolmentStatus,
     Household,
-    Jurisdiction,
     OutboundMessage,
     OutboundStatus,
     Purpose,
@@ -50,20 +48,9 @@ class RemindersReport:
     weeks: list[WeekRow]
 
 
-def area_clause(user: StaffUser) -> ColumnElement[bool]:
-    """Households of the user's area (by their municipality; an unknown one counts for the oblast)."""
-    column = col(Household.municipality_code)
-    if user.level == Jurisdiction.OBLAST:
-        codes = [p.code for p in get_gazetteer().places.values() if p.oblast == user.area_code]
-        return column.in_(codes) | column.is_(None)
-    if user.level == Jurisdiction.DISTRICT:
-        return column.in_([m.code for m in get_gazetteer().municipalities.get(user.area_code, [])])
-    return column == user.area_code
-
-
 def reminders_report(session: Session, user: StaffUser, day_from: date, day_to: date, tz: ZoneInfo) -> RemindersReport:
     """Enrolments now, and the reminders created between two days (inclusive), for the user's area."""
-    area = area_clause(user)
+    area = municipality_in_area(user, col(Household.municipality_code))
     joined = select(Household.municipality_code, Enrolment.kind, Enrolment.status, func.count()).join(
         Household, col(Household.id) == col(Enrolment.household_id)
     )

@@ -122,9 +122,9 @@ def enrolment_action(
         raise HTTPException(404, "No such enrolment")
     try:
         importer.staff_action(session, enrolment, action, utcnow())
-    except importer.VolunteerError as exc:
+    except importer.StaffRequestError as exc:
         session.rollback()
-        flash(request, "error", str(exc))
+        flash(request, "error", exc.text(user.ui_language))
     else:
         audit_log.audit(session, user, f"enrolment_{action}", utcnow(), enrolment_id=enrolment_id)
         session.commit()

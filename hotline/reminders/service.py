@@ -15,9 +15,9 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
-from hotline.content import Rendered, TextTooLong
+from hotline.content import Rendered
 from hotline.context import Context
-from hotline.messaging.outbox import PRIORITY, enqueue, in_quiet_hours, quiet_hours_end
+from hotline.messaging.outbox import enqueue, in_quiet_hours, outbound_row, quiet_hours_end
 from hotline.models import (
     Contact,
     Enrolment,
@@ -25,7 +25,6 @@ from hotline.models import (
     EnrolmentStatus,
     Household,
     OutboundMessage,
-    OutboundStatus,
     Purpose,
     ReminderPlanned,
 )
@@ -327,32 +326,23 @@ class _Run:
             report.codes[code] = report.codes.get(code, 0) + n
 
     def _outbound(self, unit: _Unit) -> dict[str, Any]:
-        # The row enqueue() would add for this unit (hotline/messaging/outbox.py), built without a query.
+        # The row enqueue() would add for this unit, without its query (the chunk checked the keys already).
         send, home = unit.send, unit.home
         assert send is not None and home is not None
-        count = send.text.count
-        if count.segments > self.ctx.settings.max_segments:
-            raise TextTooLong(f"{count.segments} segments (budget {self.ctx.settings.max_segments})")
-        stopped = home.opted_out_at is not None
-        return {
-            "idempotency_key": send.key,
-            "purpose": Purpose.REMINDER,
-            "priority": PRIORITY[Purpose.REMINDER],
-            "contact_id": home.contact_id,
-            "recipient_encrypted": home.phone_encrypted,
-            "language": home.language,
-            "body": send.text.text,
-            "segments": count.segments,
-            "encoding": count.encoding,
-            "not_before": send.not_before,
-            "next_attempt_at": send.not_before,
-            "expires_at": self.expires_at,
-            "status": OutboundStatus.CANCELLED if stopped else OutboundStatus.PENDING,
-            "attempts": 0,
-            "last_error": "recipient opted out" if stopped else None,
-            "created_at": self.now,
-            "updated_at": self.now,
-        }  # the other columns (lease, claim, provider sid, sent_at...) start empty
+        return outbound_row(
+            self.ctx,
+            contact_id=home.contact_id,
+            recipient_encrypted=home.phone_encrypted,
+            opted_out=home.opted_out_at is not None,
+            language=home.language,
+            text=send.text.text,
+            purpose=Purpose.REMINDER,
+            key=send.key,
+            not_before=send.not_before,
+            expires_at=self.expires_at,
+            now=self.now,
+            count=send.text.count,
+        )
 
 
 def _insert_rows(session: Session, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:

@@ -155,7 +155,7 @@ def test_bad_notes_are_refused_whole(web: Web, staff: dict[str, StaffUser], sess
     assert "at most 2000 characters" in post(client, url, token, note="я" * 2500)
     assert "the note is empty" in post(client, url, token, note="   ")
     huge = client.post(url, data={"csrf_token": token, "note": "x" * 200_000}, headers={"accept": "text/html"})
-    assert huge.status_code == 413 and "Form too large" in huge.text
+    assert huge.status_code == 413 and "The form is too large" in huge.text
     assert "note" not in [e.kind for e in events_of(session, fresh(session, complaint))]
 
 

@@ -75,3 +75,15 @@ def test_staff_record_a_loss_and_messages_stop_at_once(web: Web, staff: dict[str
     assert "a loss ends a pregnancy enrolment" in refused.text
     assert "No household is enrolled" in client.get("/admin/households?phone=0555 999 999").text
     assert session.exec(select(AuditEntry).where(AuditEntry.action == "enrolment_loss")).one()
+
+
+def test_import_problems_are_listed_in_russian(web: Web, staff: dict[str, StaffUser], session: Session) -> None:
+    make_staff(session, "naryn.health", Role.HEALTH, Jurisdiction.MUNICIPALITY, "dara", language="ru")
+    client = web()
+    log_in(client, "naryn.health")
+    token = csrf_from(client.get("/admin/enrol").text)
+    bad = b"phone,kind,date,consent\n0555 123 456,baby,01.01.2026,yes\n12,child,01.01.2026,no\n"
+    page = client.post("/admin/enrol/import", data={"csrf_token": token}, files={"file": ("x.csv", bad, "text/csv")})
+    assert page.status_code == 422 and "Ничего не импортировано" in page.text
+    assert "строка 2: kind - pregnancy или child, а не &#39;baby&#39;" in page.text
+    assert "строка 3: consent должно быть yes" in page.text

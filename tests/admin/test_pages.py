@@ -10,10 +10,10 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from hotline.admin.auth import PASSWORDS
+from hotline.admin.auth import PASSWORDS, purge_login_failures
 from hotline.admin.i18n import catalogues
 from hotline.context import Context
-from hotline.models import AuditEntry, ComplaintStatus, Role, StaffUser, utcnow
+from hotline.models import AuditEntry, ComplaintStatus, LoginFailure, Notification, Role, StaffUser, utcnow
 from tests.admin.conftest import csrf_from, log_in, make_complaint
 
 Web = Callable[[], TestClient]
@@ -126,3 +126,39 @@ def test_interface_in_russian_english_and_kyrgyz(web: Web, staff: dict[str, Staf
     page = client.get("/admin/queue").text
     assert "Кезек" in page and "Category" in page  # untranslated Kyrgyz keys fall back to English
     assert 'lang="ky"' in page
+
+
+def test_refusals_are_in_the_officers_language(
+    web: Web, staff: dict[str, StaffUser], session: Session, ctx: Context
+) -> None:
+    complaint = make_complaint(session, ctx, "Не выплатили")
+    client = web()
+    token = log_in(client, "dara.officer")
+    client.post("/admin/language", data={"csrf_token": token, "language": "ru", "next": "/admin/queue"})
+    page = client.post(f"/admin/complaints/{complaint.id}/note", data={"csrf_token": token, "note": "я" * 2500}).text
+    assert "в заметке не больше 2000 знаков (в этой 2500)" in page
+    forged = client.post(
+        f"/admin/complaints/{complaint.id}/note", data={"csrf_token": "x", "note": "x"}, headers={"accept": "text/html"}
+    )
+    assert forged.status_code == 403 and "Форма устарела" in forged.text
+    preview = client.post(f"/admin/complaints/{complaint.id}/preview", data={"csrf_token": token, "text": "я" * 300})
+    assert preview.json()["error"].startswith("ответ слишком длинный: 5 SMS")
+
+
+def test_old_login_failures_are_forgotten_and_all_notifications_dismissed(
+    web: Web, staff: dict[str, StaffUser], session: Session, ctx: Context
+) -> None:
+    now = utcnow()
+    session.add(LoginFailure(key="k" * 64, at=now - timedelta(hours=1)))
+    session.add(LoginFailure(key="k" * 64, at=now))
+    for _ in range(25):  # more than the 20 the page lists
+        session.add(Notification(user_id=staff["supervisor"].id or 0, kind="escalated", details={}, created_at=now))
+    session.commit()
+    purge_login_failures(session, now)
+    session.commit()
+    assert len(session.exec(select(LoginFailure)).all()) == 1
+    client = web()
+    token = log_in(client, "batken.super")
+    client.post("/admin/notifications/read", data={"csrf_token": token})
+    session.expire_all()
+    assert all(n.read_at is not None for n in session.exec(select(Notification)))

@@ -13,6 +13,7 @@ from hotline.context import build_context
 from hotline.main import create_app
 from hotline.messaging import outbox
 from hotline.models import Contact, OutboundMessage, Purpose
+from hotline.scheduler import build_scheduler
 from tests.conftest import make_settings
 
 
@@ -54,3 +55,13 @@ def test_production_without_twilio_refuses_to_pretend(settings: Settings, tmp_pa
         assert "HOTLINE_TWILIO_ACCOUNT_SID" in str(exc)
     else:
         raise AssertionError("a production dispatcher without Twilio must not start")
+
+
+def test_every_periodic_job_is_registered(settings: Settings) -> None:
+    scheduler = build_scheduler(settings, blocking=False)
+    assert {job.id for job in scheduler.get_jobs()} == {
+        "dispatch",
+        "escalate",
+        "plan_reminders",
+        "forget_login_failures",
+    }

@@ -37,7 +37,7 @@
         .then(function (d) {
           out.textContent = d.ok
             ? out.dataset.label.replace("{segments}", d.segments).replace("{max}", d.max_segments).replace("{encoding}", d.encoding).replace("{units}", d.units)
-            : out.dataset.tooLong + " " + d.error;
+            : d.error;
           out.className = d.ok ? "" : "late";
         })
         .catch(function () {});
