@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
 import sys
 from pathlib import Path
@@ -12,18 +13,33 @@ import httpx
 import typer
 import uvicorn
 from cryptography.fernet import Fernet
+from prometheus_client import start_http_server
+from pydantic import ValidationError
 from sqlmodel import select
 
+from hotline import metrics
 from hotline.admin import auth
 from hotline.complaints import service as complaint_service
 from hotline.complaints.places import get_gazetteer
 from hotline.config import ConfigError, Settings, get_settings
 from hotline.context import build_context
 from hotline.db import get_engine, migrate, session_scope
+from hotline.logs import configure_logging, logging_config
 from hotline.messaging import outbox
-from hotline.models import Contact, InboundMessage, Jurisdiction, Role, StaffUser, Volunteer, utcnow
+from hotline.models import (
+    Contact,
+    InboundMessage,
+    Jurisdiction,
+    OutboundMessage,
+    Role,
+    StaffUser,
+    Volunteer,
+    utcnow,
+)
 from hotline.phones import InvalidPhone, log_phone, mask_phone, normalise_phone
+from hotline.privacy import erasure
 from hotline.reminders import importer
+from hotline.voice import prompts
 
 app = typer.Typer(help="Batken hotline: SMS and voice hotline for families.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys for phone numbers.", no_args_is_help=True)
@@ -50,26 +66,36 @@ def _settings() -> Settings:
 
 @app.callback()
 def main() -> None:
-    """Configure logging once for every command."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per in-process webhook call is noise
+    """Configure logging once for every command: JSON lines or text (HOTLINE_LOG_FORMAT), see hotline/logs.py."""
+    try:
+        settings = Settings()
+    except ValidationError:
+        settings = Settings.model_construct()  # the command names the bad setting; log with defaults meanwhile
+    configure_logging(as_json=settings.log_json, level=settings.log_level)
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, envvar="HOTLINE_WEB_WORKERS", help="Web worker processes (each its own pool).")
+    ] = 1,
 ) -> None:
     """Serve the webhooks, the simulator (development) and the probes."""
-    _settings()  # fail before uvicorn starts, with the setting's name
+    settings = _settings()  # fail before uvicorn starts, with the setting's name
+    if workers > 1:
+        metrics.prepare_multiprocess_dir()  # /metrics sums every worker's counters, whichever worker answers
     uvicorn.run(
         "hotline.main:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        # Applied by uvicorn in each worker it spawns; its access log gives way to ours (hotline.access).
+        log_config=logging_config(as_json=settings.log_json, level=settings.log_level),
+        access_log=False,
         proxy_headers=True,
     )
 
@@ -128,7 +154,7 @@ def keys_rotate() -> None:
     """Re-encrypt every stored number with the newest key and recompute look-up hashes with the current key."""
     settings = _settings()
     ctx = build_context(settings)
-    contacts = messages = 0
+    contacts = messages = outbound = 0
     with session_scope(get_engine(settings.database_url)) as session:
         for contact in session.exec(select(Contact)):
             phone = ctx.vault.decrypt(contact.phone_encrypted)
@@ -142,16 +168,40 @@ def keys_rotate() -> None:
                 message.unparsed_sender_encrypted = ctx.vault.rotate(message.unparsed_sender_encrypted)
             session.add(message)
             messages += 1
-    typer.echo(f"re-encrypted {contacts} contacts and {messages} messages with the newest key")
+        # Queued messages carry their own copy of the number: rotate them too, or a message waiting at the time
+        # of rotation could not be sent once the old key is retired.
+        for queued in session.exec(select(OutboundMessage).where(OutboundMessage.recipient_encrypted != "")):
+            queued.recipient_encrypted = ctx.vault.rotate(queued.recipient_encrypted)
+            session.add(queued)
+            outbound += 1
+    typer.echo(
+        f"re-encrypted {contacts} contacts, {messages} messages and {outbound} outbox entries with the newest key"
+    )
 
 
 @app.command()
-def scheduler() -> None:
+def scheduler(
+    metrics_port: Annotated[
+        int,
+        typer.Option(envvar="HOTLINE_SCHEDULER_METRICS_PORT", help="Serve this process's /metrics here (0: not)."),
+    ] = 9101,
+    metrics_host: Annotated[
+        str, typer.Option(envvar="HOTLINE_SCHEDULER_METRICS_HOST", help="Address of the metrics port.")
+    ] = "127.0.0.1",
+) -> None:
     """Run the periodic jobs (outbox dispatch, and the jobs later issues add) in this process until stopped."""
     from hotline.scheduler import build_scheduler
 
     settings = _settings()
     migrate(settings.database_url)
+    if metrics_port:
+        # Sends and job runs are counted in this process, so Prometheus scrapes it here, not on the web server.
+        try:
+            start_http_server(metrics_port, addr=metrics_host, registry=metrics.process_registry())
+        except OSError as exc:
+            logging.getLogger(__name__).warning(
+                "metrics not served on %s:%d (%s): set HOTLINE_SCHEDULER_METRICS_PORT", metrics_host, metrics_port, exc
+            )
     typer.echo("scheduler running; Ctrl-C stops it")
     try:
         build_scheduler(settings, blocking=True).start()
@@ -370,3 +420,93 @@ def volunteers_list() -> None:
             state = "active" if volunteer.active else "inactive"
             phone = mask_phone(ctx.vault.decrypt(contact.phone_encrypted))
             typer.echo(f"{volunteer.municipality_code:<16} {phone:<18} {volunteer.name:<24} {state}")
+
+
+voice_app = typer.Typer(help="Audio prompts of the voice line.", no_args_is_help=True)
+app.add_typer(voice_app, name="voice")
+
+
+@voice_app.command("build")
+def voice_build() -> None:
+    """Render every voice prompt to audio with espeak-ng (only those whose text changed); a recorded file with
+    the same name under HOTLINE_VOICE_RECORDED_DIR is played instead."""
+    settings = _settings()
+    ctx = build_context(settings)
+    try:
+        report = prompts.build_audio(
+            ctx.texts, prompts.Prompts(ctx.catalogue, get_gazetteer()).every(), settings.voice_audio_dir
+        )
+    except RuntimeError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(
+        f"{report.written} written, {report.unchanged} unchanged, {report.removed} removed "
+        f"in {settings.voice_audio_dir}"
+    )
+
+
+@voice_app.command("check")
+def voice_check() -> None:
+    """List prompts without audio (played with <Say>, in Russian for ky and uz) and misnamed recordings."""
+    settings = _settings()
+    ctx = build_context(settings)
+    library = prompts.AudioLibrary(settings.voice_audio_dir, settings.voice_recorded_dir)
+    report = prompts.check_audio(library, prompts.Prompts(ctx.catalogue, get_gazetteer()).every())
+    typer.echo(f"recorded {len(report.recorded)}, generated {len(report.generated)}, missing {len(report.missing)}")
+    for language, key in report.missing:
+        fallback = "<Say> in Russian" if language not in prompts.TWILIO_VOICES else "<Say>"
+        typer.echo(f"missing  {language}/{key}  ({fallback})")
+    for path in report.unknown_recordings:
+        typer.echo(f"unused   {path}  (no prompt has this name: see `hotline voice check` names above)")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # a container's user without a passwd entry
+        return "unknown"
+
+
+@app.command()
+def erase(
+    phone: Annotated[str, typer.Option("--phone", help="The family's phone number, in any usual form.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Erase without asking for confirmation.")] = False,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log (e.g. the request's date and how it came).")] = (
+        "request of the family"
+    ),
+) -> None:
+    """Erase a family's data on its request: number, enrolments, waiting messages, message texts. Its complaints
+    stay, with their text, no longer linked to the phone. Recorded in the audit log with the number masked."""
+    settings = _settings()
+    ctx = build_context(settings)
+    try:
+        e164 = normalise_phone(phone)
+    except InvalidPhone as exc:
+        typer.secho(f"Not erased: {phone!r} is not a phone number we know how to read.", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    masked = mask_phone(e164)
+    engine = get_engine(settings.database_url)
+    with session_scope(engine) as session:
+        contact = erasure.find_family(session, ctx, e164)
+        held = erasure.family_data(session, ctx, contact) if contact else None
+    if held is None:
+        typer.secho(f"The hotline has no data for {masked}: nothing erased.", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"The hotline holds for {masked}: the number, its language and remembered place, and")
+    for line in held.lines() or ["      -  nothing else"]:
+        typer.echo(line)
+    if not yes and not typer.confirm("Erase this family's data? It cannot be undone", default=False):
+        typer.echo("Nothing erased.")
+        raise typer.Exit(1)
+    with session_scope(engine) as session:
+        contact = erasure.find_family(session, ctx, e164)
+        if contact is None:
+            typer.secho(f"{masked} was erased meanwhile: nothing more to do.", fg="red", err=True)
+            raise typer.Exit(1)
+        removed = erasure.erase_family(session, ctx, contact, utcnow(), operator=_operator(), reason=reason)
+    typer.echo(f"Erased {masked}:")
+    for line in removed.lines():
+        typer.echo(line)
+    typer.echo("Recorded in the audit log (action erase, number masked).")

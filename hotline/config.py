@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography.fernet import Fernet
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,9 @@ SECRET_SETTINGS = (
     ("lookup_key", "HOTLINE_LOOKUP_KEY"),
     ("twilio_auth_token", "HOTLINE_TWILIO_AUTH_TOKEN"),
 )
+
+
+MAX_RETENTION_DAYS = 36_500  # a hundred years: "keep", without a special value that could be mistyped
 
 
 class ConfigError(RuntimeError):
@@ -62,6 +65,9 @@ class Settings(BaseSettings):
     # How often the queue page asks for new complaints (a small JSON request; 0 turns polling off).
     admin_poll_seconds: int = Field(default=20, ge=0)
     migrate_on_start: bool = True
+    # Logs (docs/OPERATIONS.md): JSON lines by default, text by default in development (a person reads them).
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_complaints_per_day: int = Field(default=5, ge=1)
     max_status_failures_per_day: int = Field(default=5, ge=1)
     max_pin_failures_per_day: int = Field(default=10, ge=1)
@@ -79,8 +85,22 @@ class Settings(BaseSettings):
     send_concurrency: int = Field(default=4, ge=1, le=32)
     lease_seconds: int = Field(default=120, ge=5)
     max_send_attempts: int = Field(default=8, ge=1)
+    # First wait before a temporary failure is retried; doubles each attempt, up to an hour.
+    retry_backoff_seconds: float = Field(default=30.0, gt=0, le=3600)
     scheduler_in_process: bool = False
     max_request_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Voice line (issue #7): reject calls without charge to the caller and call back from the outbox.
+    voice_callback: bool = False
+    max_callbacks_per_day: int = Field(default=3, ge=1)
+    # A callback not made within this many hours of the request (after quiet hours) is dropped, not made late.
+    callback_valid_hours: float = Field(default=3.0, gt=0)
+    # Audio prompts: what `hotline voice build` generates, and recorded files that replace them (same names).
+    voice_audio_dir: Path = ROOT / "var" / "voice"
+    voice_recorded_dir: Path = ROOT / "voice_prompts"
+    # Retention (issue #8): how long personal data is kept; the daily job in hotline/privacy enforces it.
+    message_retention_days: int = 90  # bodies of SMS in and out, replies, outbox copies of numbers
+    complainant_identity_days: int = 180  # a decided complaint keeps its link to the family's phone this long
+    complaint_text_days: int = 1825  # a decided complaint keeps its text, answers and notes this long
     dev_secrets_file: Path = ROOT / "var" / "dev-secrets.json"
     templates_dir: Path = ROOT / "message_templates"
 
@@ -93,10 +113,32 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg://" + url.removeprefix(prefix)
         return url
 
+    @field_validator("message_retention_days", "complainant_identity_days", "complaint_text_days")
+    @classmethod
+    def _retention_days(cls, days: int) -> int:
+        # 0 must never mean "erase everything now" by accident; keeping for ever is a deliberate large number.
+        if not 1 <= days <= MAX_RETENTION_DAYS:
+            raise ValueError(f"must be between 1 and {MAX_RETENTION_DAYS} days (set {MAX_RETENTION_DAYS} to keep)")
+        return days
+
+    @model_validator(mode="after")
+    def _identity_goes_before_text(self) -> Settings:
+        if self.complaint_text_days < self.complainant_identity_days:
+            raise ValueError(
+                "HOTLINE_COMPLAINT_TEXT_DAYS must not be shorter than HOTLINE_COMPLAINANT_IDENTITY_DAYS "
+                "(a complaint loses its link to the phone before its text)"
+            )
+        return self
+
     @property
     def development(self) -> bool:
         """True in development mode (what `make run` uses)."""
         return self.env == "development"
+
+    @property
+    def log_json(self) -> bool:
+        """JSON log lines unless HOTLINE_LOG_FORMAT says text (or, unset, in development)."""
+        return self.log_format == "json" if self.log_format else not self.development
 
     @property
     def simulator_enabled(self) -> bool:
@@ -172,4 +214,13 @@ def _check_encryption_keys(settings: Settings) -> None:
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings, with secrets resolved."""
-    return resolve_secrets(Settings())
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        # Name the environment variable to fix rather than show pydantic's field names and a traceback.
+        problems = "; ".join(
+            f"HOTLINE_{str(error['loc'][0]).upper()}: {error['msg']}" if error["loc"] else error["msg"]
+            for error in exc.errors()
+        )
+        raise ConfigError(problems) from exc
+    return resolve_secrets(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +15,7 @@ from hotline.messaging.segments import SegmentCount, count_segments
 
 LANGUAGES: Final = ("ky", "ru", "uz", "en")
 TEMPLATE_SUFFIX: Final = ".txt.j2"
+VOICE_DIR: Final = "voice"  # spoken prompts (issue #7): no SMS budget, rendered to audio
 _BLANK_RUNS = re.compile(r"[ \t]+")
 
 
@@ -45,22 +47,22 @@ class TextLibrary:
     def __init__(self, root: Path, max_segments: int) -> None:
         self.root = root
         self.max_segments = max_segments
-        self.env = Environment(
-            loader=FileSystemLoader(str(root)),
-            undefined=StrictUndefined,
-            autoescape=False,  # SMS text, never HTML
-            keep_trailing_newline=False,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.env.filters["som"] = format_som
+        self.env = _environment(root, format_som)
+        # Spoken amounts are plain digits: espeak-ng reads "1 200" as two numbers, "one, two hundred".
+        self.speech_env = _environment(root, format_spoken_som)
 
     def names(self, language: str) -> list[str]:
-        """Every template name available in a language, e.g. 'benefits/list'."""
+        """Every SMS template name in a language, e.g. 'benefits/list' (voice prompts, under voice/, are not SMS)."""
         base = self.root / language
-        return sorted(
+        found = (
             str(path.relative_to(base)).removesuffix(TEMPLATE_SUFFIX) for path in base.rglob(f"*{TEMPLATE_SUFFIX}")
         )
+        return sorted(name for name in found if not name.startswith(f"{VOICE_DIR}/"))
+
+    def speech(self, name: str, language: str, **context: Any) -> str:
+        """Render a spoken text (voice prompts): no SMS budget, one line."""
+        template = self.speech_env.get_template(f"{language}/{name}{TEMPLATE_SUFFIX}")
+        return " ".join(_tidy(template.render(**context)).splitlines())
 
     def render(self, name: str, language: str, **context: Any) -> Rendered:
         """Render `name` in `language`; raise TextTooLong past the budget so no oversized text goes out."""
@@ -79,6 +81,24 @@ class TextLibrary:
 def format_som(amount: int | float) -> str:
     """Amounts as written locally: 1 200 (thin grouping with a plain space, fits GSM-7)."""
     return f"{int(amount):,}".replace(",", " ")
+
+
+def format_spoken_som(amount: int | float) -> str:
+    """Amounts for a voice: 1200, ungrouped, so a synthesiser reads one number."""
+    return str(int(amount))
+
+
+def _environment(root: Path, som: Callable[[int | float], str]) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(root)),
+        undefined=StrictUndefined,
+        autoescape=False,  # SMS and spoken text, never HTML
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["som"] = som
+    return env
 
 
 @lru_cache(maxsize=4)

@@ -17,12 +17,15 @@ from hotline.admin import routes as admin_routes
 from hotline.config import Settings, resolve_secrets
 from hotline.context import build_context
 from hotline.db import POOL_SIZE, get_engine, migrate
+from hotline.logs import RequestContext
 from hotline.messaging import routes as messaging_routes
 from hotline.metrics import WebhookMetrics, registry_for
 from hotline.reminders import routes as reminder_routes
 from hotline.scheduler import build_scheduler
 from hotline.sms import routes as sms_routes
 from hotline.sms import simulator
+from hotline.voice import routes as voice_routes
+from hotline.voice import simulator as voice_simulator
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +57,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = get_engine(settings.database_url)
     app.state.metrics = registry_for(app.state.engine)
     app.include_router(health.router)
+    health.install_database_errors(app)  # a database outage is a 503 (Twilio's fallback answers), not a 500
     app.include_router(metrics_routes.router)
     app.add_middleware(WebhookMetrics)
+    app.add_middleware(RequestContext)  # added last, so outermost: every log line of a request has its id
 
     app.include_router(sms_routes.router)
     app.include_router(messaging_routes.router)
+    app.include_router(voice_routes.router)
     if settings.simulator_enabled:
         app.include_router(simulator.router)
+        app.include_router(voice_simulator.router)
     web.install(app, [admin_routes.router, oversight.router, reminder_routes.router])
     return app

@@ -16,6 +16,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Ids are INTEGER columns: PostgreSQL refuses to compare one with a larger number (a 500, not "no such row").
+MAX_ID = 2**31 - 1
+
+
+def parse_int(text: str | None) -> int | None:
+    """A non-negative whole number that fits an INTEGER column (a row id, a count, seconds) from a form, a URL or a
+    filter; None for anything else. isdecimal, not isdigit: int() refuses "²" and "①", which isdigit accepts."""
+    text = (text or "").strip()
+    return int(text) if text.isdecimal() and len(text) <= 10 and int(text) <= MAX_ID else None
+
+
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """Stores aware datetimes as UTC and returns them aware, on SQLite too (which drops the zone)."""
 
@@ -48,6 +59,8 @@ class Contact(SQLModel, table=True):
     language: str = Field(max_length=2)
     # Remembered so a family is asked its municipality only once.
     municipality_code: str | None = Field(default=None, max_length=32)
+    # The language chosen on the phone line (issue #7): a caller chooses once, then hears the menu at once.
+    voice_language: str | None = Field(default=None, max_length=2)
     opted_out_at: datetime | None = _ts(default=None, nullable=True)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
@@ -202,6 +215,12 @@ class Complaint(SQLModel, table=True):
     # The deadline that matters now: the first answer's until there is one, then the resolution's; None once
     # decided. Kept in a column so the queue sorts and finds overdue complaints on an index.
     due_at: datetime | None = _ts(default=None, nullable=True, index=True)
+    # How it came: "sms" or "voice". A voice complaint is a recording kept at Twilio (officers play it through
+    # the app); the text stays empty unless a family adds some by SMS.
+    channel: str = Field(default="sms", max_length=8)
+    recording_sid: str | None = Field(default=None, max_length=64)
+    recording_url: str | None = Field(default=None, max_length=255)
+    recording_seconds: int | None = None
 
     __table_args__ = (
         sa.Index("ix_complaint_municipality_due", "municipality_code", "due_at"),
@@ -211,6 +230,8 @@ class Complaint(SQLModel, table=True):
         sa.Index("ix_complaint_district_level_status", "district_code", "jurisdiction", "status"),
         sa.Index("ix_complaint_oblast_status", "oblast_code", "status"),
         sa.Index("ix_complaint_status_due", "status", "due_at"),
+        # One complaint per recording, however often Twilio repeats its callbacks.
+        sa.UniqueConstraint("recording_sid", name="uq_complaint_recording_sid"),
     )
 
 
@@ -268,6 +289,14 @@ class Purpose(StrEnum):
     COMPLAINT_UPDATE = "complaint_update"
     REMINDER = "reminder"
     STOP_CONFIRMATION = "stop_confirmation"
+    CALLBACK = "callback"  # a call back to a family that gave a missed call (voice line)
+
+
+class Channel(StrEnum):
+    """How an outbound item reaches the family."""
+
+    SMS = "sms"
+    CALL = "call"
 
 
 class OutboundStatus(StrEnum):
@@ -289,6 +318,7 @@ class OutboundMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=160, unique=True)
     purpose: Purpose = Field(sa_type=sa.String(24))
+    channel: Channel = Field(default=Channel.SMS, sa_type=sa.String(8))
     priority: int = Field(index=True)  # lower goes first: answers before reminders
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     recipient_encrypted: str = Field(sa_type=sa.Text)
@@ -405,3 +435,18 @@ class Volunteer(SQLModel, table=True):
     name: str = Field(max_length=120)
     active: bool = True
     created_at: datetime = _ts(default_factory=utcnow)
+
+
+class VoiceCall(SQLModel, table=True):
+    """One call on the voice line, for the dashboard: never the number (an anonymous complaint may be in it)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_sid: str = Field(max_length=64, unique=True)
+    direction: str = Field(max_length=16)  # inbound, callback, or rejected (a missed call answered by a callback)
+    language: str | None = Field(default=None, max_length=2)
+    # The choices made, in order: "main:1", "benefits:2", "complaint:anonymous", ... (a replayed request adds none).
+    menu_path: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    status: str | None = Field(default=None, max_length=16)
+    duration_seconds: int | None = None
+    started_at: datetime = _ts(default_factory=utcnow, index=True)
+    updated_at: datetime = _ts(default_factory=utcnow)

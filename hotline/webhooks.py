@@ -55,6 +55,13 @@ async def read_signed_form(request: Request, settings: Settings) -> dict[str, st
     return form
 
 
+def twilio_sid(value: str | None) -> str | None:
+    """A Twilio resource id (CA…, SM…, RE…: ASCII letters and digits) from a form field or our own URL; None for
+    anything else, which is then never looked up, stored, logged or put in a URL."""
+    sid = (value or "").strip()
+    return sid if sid and len(sid) <= 64 and sid.isascii() and sid.isalnum() else None
+
+
 def sign(settings: Settings, url: str, form: dict[str, str]) -> str:
     """The X-Twilio-Signature Twilio would send for `form` posted to `url` (for the CLI and simulator)."""
     signature: str = RequestValidator(settings.twilio_auth_token).compute_signature(url, form)

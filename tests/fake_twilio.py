@@ -1,4 +1,5 @@
-"""A small local Twilio: the Messages resource of the 2010-04-01 API as its OpenAPI spec describes it.
+"""A small local Twilio: the Messages, Calls and Recordings resources of the 2010-04-01 API as its OpenAPI spec
+describes them.
 
 The real twilio client talks to it over HTTP (hotline.messaging.sender.BaseUrlHttpClient). Tests tell it to
 answer with an error code, to fail for a while, or to answer slowly."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -41,8 +43,11 @@ class FakeTwilio:
     account_sid: str
     auth_token: str
     messages: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    recordings: dict[str, bytes] = field(default_factory=dict)  # recording sid -> MP3 bytes the fake serves
     failures: list[Failure] = field(default_factory=list)
     delay_seconds: float = 0.0
+    lists_down: bool = False  # the Messages list answers 503 (creation still works)
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
@@ -104,19 +109,93 @@ class _Handler(BaseHTTPRequestHandler):
         expected = base64.b64encode(f"{self.fake.account_sid}:{self.fake.auth_token}".encode()).decode()
         return self.headers.get("Authorization") == f"Basic {expected}" and account_sid == self.fake.account_sid
 
-    def _route(self) -> str | None:
+    def _route(self, resource: str = "/Messages.json") -> str | None:
         path = urlparse(self.path).path
-        if not (path.startswith(API) and path.endswith("/Messages.json")):
+        if not (path.startswith(API) and path.endswith(resource)):
             self._send(404, _error(404, 20404, "The requested resource was not found"))
             return None
-        account_sid = path[len(API) : -len("/Messages.json")]
+        account_sid = path[len(API) : -len(resource)]
         if not self._authorised(account_sid):
             self._send(401, _error(401, 20003, "Authenticate"))
             return None
         return account_sid
 
+    def _resource(self) -> str:
+        path = urlparse(self.path).path
+        if path.endswith("/Calls.json"):
+            return "calls"
+        if "/Recordings/" in path:
+            return "recording"
+        return "messages"
+
+    def _create_call(self) -> None:
+        account_sid = self._route("/Calls.json")
+        if account_sid is None:
+            return
+        length = int(self.headers.get("Content-Length", "0"))
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode(), keep_blank_values=True).items()}
+        failure = self.fake._next_failure()
+        if failure is not None:
+            self._send(failure.status, _error(failure.status, failure.code, failure.message))
+            return
+        if not form.get("To") or not form.get("From") or not form.get("Url"):
+            self._send(400, _error(400, 21205, "To, From and Url are required."))
+            return
+        sid = "CA" + secrets.token_hex(16)
+        now = format_datetime(datetime.now(UTC), usegmt=True)
+        call = {
+            "account_sid": account_sid,
+            "sid": sid,
+            "to": form["To"],
+            "from": form["From"],
+            "status": "queued",
+            "direction": "outbound-api",
+            "start_time": now,
+            "date_created": now,
+            "uri": f"{API}{account_sid}/Calls/{sid}.json",
+            "url": form["Url"],
+            "status_callback": form.get("StatusCallback"),
+            "timeout": form.get("Timeout"),
+        }
+        with self.fake.lock:
+            self.fake.calls.append(call)
+        self._send(201, {k: v for k, v in call.items() if k not in ("url", "status_callback", "timeout")})
+
+    def _list_calls(self) -> None:
+        account_sid = self._route("/Calls.json")
+        if account_sid is None:
+            return
+        query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
+        with self.fake.lock:
+            found = [c for c in self.fake.calls if not query.get("To") or c["to"] == query["To"]]
+        uri = f"{API}{account_sid}/Calls.json"
+        page = [{k: v for k, v in c.items() if k not in ("url", "status_callback", "timeout")} for c in found]
+        self._send(
+            200,
+            {"calls": page, "first_page_uri": uri, "next_page_uri": None, "page": 0, "page_size": 50, "uri": uri},
+        )
+
+    def _recording(self) -> None:
+        path = urlparse(self.path).path
+        account_sid, _, name = path[len(API) :].partition("/Recordings/")
+        if not path.startswith(API) or not self._authorised(account_sid):
+            self._send(401, _error(401, 20003, "Authenticate"))
+            return
+        audio = self.fake.recordings.get(name.removesuffix(".mp3"))
+        if audio is None or not name.endswith(".mp3"):
+            self._send(404, _error(404, 20404, "The requested resource was not found"))
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "audio/mpeg")
+        self.send_header("Content-Length", str(len(audio)))
+        self.end_headers()
+        self.wfile.write(audio)
+
     def do_POST(self) -> None:
         self.fake.requests += 1
+        if self._resource() == "calls":
+            self._create_call()
+            return
         account_sid = self._route()
         if account_sid is None:
             return
@@ -177,8 +256,17 @@ class _Handler(BaseHTTPRequestHandler):
                 received = [[m["received_at"], int(m["num_segments"]), m["body"]] for m in self.fake.messages]
             self._send(200, {"received": received})
             return
+        if self._resource() == "calls":
+            self._list_calls()
+            return
+        if self._resource() == "recording":
+            self._recording()
+            return
         account_sid = self._route()
         if account_sid is None:
+            return
+        if self.fake.lists_down:
+            self._send(503, _error(503, None, "Service Unavailable"))
             return
         query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
         with self.fake.lock:
@@ -222,6 +310,70 @@ def running_fake_twilio(account_sid: str, auth_token: str) -> Iterator[FakeTwili
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _OutageServer(ThreadingHTTPServer):
+    """Remembers open connections, so an outage can cut the kept-alive ones too (as a crashed server would)."""
+
+    allow_reuse_address = True
+    request_queue_size = 128  # several dispatchers' threads connect at once
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        self.open_connections: set[socket.socket] = set()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.open_connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.open_connections.discard(request)
+        super().shutdown_request(request)
+
+    def cut(self) -> None:
+        for connection in list(self.open_connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class FakeServer:
+    """A fake Twilio's HTTP server that can be stopped and started again on the same port: an outage in which
+    connections are refused, with the fake's state (accepted messages) kept across it."""
+
+    def __init__(self, fake: FakeTwilio) -> None:
+        self.fake = fake
+        self.port = 0
+        self.server: _OutageServer | None = None
+        self.start()
+
+    def start(self) -> None:
+        """Listen (again) on the fake's port."""
+        handler = type("Handler", (_Handler,), {"fake": self.fake})
+        server = _OutageServer(("127.0.0.1", self.port), handler)
+        self.port = server.server_address[1]
+        self.fake.url = f"http://127.0.0.1:{self.port}"
+        self.server = server
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop listening: new connections are refused until start()."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.cut()
+            self.server.server_close()
+            self.server = None
+
+
+@contextmanager
+def fake_twilio_server(account_sid: str, auth_token: str) -> Iterator[FakeServer]:
+    """A fake Twilio that a test may take down and bring back (`.stop()`, `.start()`); `.fake` holds its state."""
+    server = FakeServer(FakeTwilio(account_sid, auth_token))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from pydantic import Field
 from sqlmodel import select
 
 from hotline.admin import audit as audit_log
@@ -17,6 +18,7 @@ from hotline.admin.web import (
     Admin,
     ContextDep,
     CsrfChecked,
+    RowId,
     Supervisor,
     back,
     flash,
@@ -26,10 +28,13 @@ from hotline.admin.web import (
 from hotline.complaints.categories import get_rules
 from hotline.content import LANGUAGES
 from hotline.db import SessionDep
-from hotline.models import Jurisdiction, Role, StaffUser, utcnow
+from hotline.models import Jurisdiction, Role, StaffUser, parse_int, utcnow
 from hotline.reminders.reports import reminders_report
+from hotline.voice.reports import voice_figures
 
 router = APIRouter(prefix="/admin")
+# A day a filter may name: the period's bounds are computed from it, and near year 1 or 9999 they would overflow.
+FilterDay = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2999, 12, 31))]
 
 
 # ---- audit log and dashboard ----------------------------------------------------------------------------------
@@ -39,11 +44,11 @@ def audit_filter(
     user: Annotated[str, Query(max_length=12)] = "",
     action: Annotated[str, Query(max_length=32)] = "",
     reference: Annotated[str, Query(max_length=16)] = "",
-    day_from: Annotated[date | None, Query(alias="from")] = None,
-    day_to: Annotated[date | None, Query(alias="to")] = None,
+    day_from: Annotated[FilterDay | None, Query(alias="from")] = None,
+    day_to: Annotated[FilterDay | None, Query(alias="to")] = None,
 ) -> audit_log.AuditFilter:
     """The audit page's filters."""
-    return audit_log.AuditFilter(int(user) if user.isdigit() else None, action, reference, day_from, day_to)
+    return audit_log.AuditFilter(parse_int(user), action, reference, day_from, day_to)
 
 
 AuditFilterDep = Annotated[audit_log.AuditFilter, Depends(audit_filter)]
@@ -98,8 +103,8 @@ def dashboard_page(
     session: SessionDep,
     ctx: ContextDep,
     user: DashboardUser,
-    day_from: Annotated[date | None, Query(alias="from")] = None,
-    day_to: Annotated[date | None, Query(alias="to")] = None,
+    day_from: Annotated[FilterDay | None, Query(alias="from")] = None,
+    day_to: Annotated[FilterDay | None, Query(alias="to")] = None,
 ) -> HTMLResponse:
     """Charts over a period (default: the last 30 days)."""
     now = utcnow()
@@ -111,7 +116,9 @@ def dashboard_page(
     # Complaint figures for complaint staff; reminder figures (no complaint data) for supervisors and health staff.
     figures = dashboard(session, user, day_from, day_to, ctx.tz, now) if user.role != Role.HEALTH else None
     reminders = reminders_report(session, user, day_from, day_to, ctx.tz) if user.role != Role.OFFICER else None
-    return render(request, "dashboard.html", user, d=figures, r=reminders, day_from=day_from, day_to=day_to)
+    # The voice line's figures are counts of calls, with no place or person: every dashboard user sees them.
+    voice = voice_figures(session, day_from, day_to, ctx.tz)
+    return render(request, "dashboard.html", user, d=figures, r=reminders, vf=voice, day_from=day_from, day_to=day_to)
 
 
 # ---- admin: users, reference data, content --------------------------------------------------------------------
@@ -165,7 +172,7 @@ def update_user(
     request: Request,
     session: SessionDep,
     user: Admin,
-    user_id: int,
+    user_id: RowId,
     active: Annotated[str, Form(max_length=4)] = "",
     password: Annotated[str, Form(max_length=auth.MAX_PASSWORD_LENGTH)] = "",
 ) -> RedirectResponse:

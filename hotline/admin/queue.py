@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from hotline.admin.access import visible_clause
 from hotline.admin.audit import safe_cell
 from hotline.complaints.reference import is_valid_reference
-from hotline.models import Complaint, StaffUser
+from hotline.models import Complaint, StaffUser, parse_int
 
 PER_PAGE = 50
 MAX_QUERY_CHARS = 200
@@ -101,8 +101,8 @@ def _filtered(user: StaffUser, f: QueueFilter, now: datetime, dialect: str, *, w
         query = query.where(Complaint.assignee_id == user.id)
     elif f.assignee == "none":
         query = query.where(col(Complaint.assignee_id).is_(None))
-    elif f.assignee.isdigit():
-        query = query.where(Complaint.assignee_id == int(f.assignee))
+    elif (assignee := parse_int(f.assignee)) is not None:
+        query = query.where(Complaint.assignee_id == assignee)
     if f.overdue:
         query = query.where(col(Complaint.due_at) < now)
     if f.anonymous in ("yes", "no"):

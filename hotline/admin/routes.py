@@ -18,6 +18,7 @@ from hotline.admin.web import (
     Anyone,
     ContextDep,
     CsrfChecked,
+    RowId,
     Staff,
     back,
     flash,
@@ -28,7 +29,8 @@ from hotline.admin.web import (
 from hotline.content import TextTooLong
 from hotline.context import Context
 from hotline.db import SessionDep
-from hotline.models import ComplaintStatus, Role, StaffUser, utcnow
+from hotline.models import MAX_ID, ComplaintStatus, Role, StaffUser, parse_int, utcnow
+from hotline.voice.service import RecordingUnavailable, fetch_recording
 
 router = APIRouter(prefix="/admin")
 
@@ -150,7 +152,7 @@ def queue(request: Request, session: SessionDep, user: Staff, f: Filter) -> HTML
 
 @router.get("/queue/new")
 def queue_new(
-    request: Request, session: SessionDep, user: Staff, f: Filter, after: Annotated[int, Query(ge=0)] = 0
+    request: Request, session: SessionDep, user: Staff, f: Filter, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0
 ) -> JSONResponse:
     """Rows filed since the page was drawn (the queue page polls this)."""
     rows = newer_than(session, user, f, after, utcnow())
@@ -213,13 +215,29 @@ def _page(
 
 @router.get("/complaints/{complaint_id}", response_class=HTMLResponse)
 def complaint_page(
-    request: Request, session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: int
+    request: Request, session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: RowId
 ) -> HTMLResponse:
     """One complaint; every opening is audited."""
     complaint = _complaint(session, user, complaint_id, "view")
     audit_log.audit(session, user, "view", utcnow(), complaint)
     session.commit()
     return _page(request, session, ctx, user, complaint, revealed=None)
+
+
+@router.get("/complaints/{complaint_id}/recording")
+def complaint_recording(session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: RowId) -> Response:
+    """The complaint's recording, fetched from Twilio for an officer who may see the complaint (audited)."""
+    complaint = _complaint(session, user, complaint_id, "listen")
+    if not complaint.recording_sid:
+        raise HTTPException(404, "This complaint has no recording")
+    audit_log.audit(session, user, "listen", utcnow(), complaint)
+    session.commit()
+    try:
+        audio = fetch_recording(ctx.settings, complaint.recording_sid)
+    except RecordingUnavailable as exc:
+        return Response(str(exc), status_code=502, media_type="text/plain; charset=utf-8")
+    # Never cached: the voice may identify the family, and a shared computer keeps its cache.
+    return Response(audio, media_type="audio/mpeg", headers={"Cache-Control": "no-store"})
 
 
 def _act(
@@ -242,7 +260,7 @@ def _act(
 
 @router.post("/complaints/{complaint_id}/status", dependencies=[CsrfChecked])
 def post_status(
-    request: Request, session: SessionDep, user: Staff, complaint_id: int, status: Annotated[str, Form(max_length=16)]
+    request: Request, session: SessionDep, user: Staff, complaint_id: RowId, status: Annotated[str, Form(max_length=16)]
 ) -> RedirectResponse:
     """Change the status."""
     c = _complaint(session, user, complaint_id, "status")
@@ -253,7 +271,11 @@ def post_status(
 
 @router.post("/complaints/{complaint_id}/category", dependencies=[CsrfChecked])
 def post_category(
-    request: Request, session: SessionDep, user: Staff, complaint_id: int, category: Annotated[str, Form(max_length=32)]
+    request: Request,
+    session: SessionDep,
+    user: Staff,
+    complaint_id: RowId,
+    category: Annotated[str, Form(max_length=32)],
 ) -> RedirectResponse:
     """Correct the category."""
     c = _complaint(session, user, complaint_id, "category")
@@ -271,7 +293,7 @@ def post_municipality(
     request: Request,
     session: SessionDep,
     user: Staff,
-    complaint_id: int,
+    complaint_id: RowId,
     municipality: Annotated[str, Form(max_length=32)],
 ) -> RedirectResponse:
     """Correct the municipality."""
@@ -290,12 +312,12 @@ def post_assign(
     request: Request,
     session: SessionDep,
     user: Staff,
-    complaint_id: int,
+    complaint_id: RowId,
     assignee: Annotated[str, Form(max_length=16)] = "",
 ) -> RedirectResponse:
     """Take, assign or unassign."""
     c = _complaint(session, user, complaint_id, "assign")
-    target = user.id if assignee == "me" else (int(assignee) if assignee.isdigit() else None)
+    target = user.id if assignee == "me" else parse_int(assignee)
     return _act(
         request, session, complaint_id, lambda: casework.assign(session, user, c, target, utcnow()), "done.saved"
     )
@@ -303,7 +325,7 @@ def post_assign(
 
 @router.post("/complaints/{complaint_id}/note", dependencies=[CsrfChecked])
 def post_note(
-    request: Request, session: SessionDep, user: Staff, complaint_id: int, note: Annotated[str, Form()]
+    request: Request, session: SessionDep, user: Staff, complaint_id: RowId, note: Annotated[str, Form()]
 ) -> RedirectResponse:
     """Add an internal note."""
     c = _complaint(session, user, complaint_id, "note")
@@ -314,7 +336,12 @@ def post_note(
 
 @router.post("/complaints/{complaint_id}/answer", dependencies=[CsrfChecked])
 def post_answer(
-    request: Request, session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: int, text: Annotated[str, Form()]
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Staff,
+    complaint_id: RowId,
+    text: Annotated[str, Form()],
 ) -> RedirectResponse:
     """Answer the family by SMS (through the outbox)."""
     c = _complaint(session, user, complaint_id, "answer")
@@ -325,7 +352,7 @@ def post_answer(
 
 @router.post("/complaints/{complaint_id}/preview", dependencies=[CsrfChecked])
 def post_preview(
-    session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: int, text: Annotated[str, Form()] = ""
+    session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: RowId, text: Annotated[str, Form()] = ""
 ) -> JSONResponse:
     """The live SMS count of the answer box (a POST, so the text never lands in an access log)."""
     c = _complaint(session, user, complaint_id, "preview")
@@ -352,7 +379,7 @@ def post_reveal(
     session: SessionDep,
     ctx: ContextDep,
     user: Staff,
-    complaint_id: int,
+    complaint_id: RowId,
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Show the full number to a supervisor who gave a reason (rendered once, never stored in the session)."""
@@ -374,7 +401,7 @@ def post_reveal(
 
 @router.post("/complaints/{complaint_id}/escalate", dependencies=[CsrfChecked])
 def post_escalate(
-    request: Request, session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: int
+    request: Request, session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: RowId
 ) -> RedirectResponse:
     """Escalate by hand (supervisors)."""
     c = _complaint(session, user, complaint_id, "escalate")

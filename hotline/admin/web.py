@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import Path as UrlPath
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,7 +24,7 @@ from hotline.complaints.categories import get_rules
 from hotline.complaints.places import get_gazetteer
 from hotline.context import Context, get_context
 from hotline.db import SessionDep
-from hotline.models import Role, StaffUser, utcnow
+from hotline.models import MAX_ID, Role, StaffUser, utcnow
 from hotline.reminders import importer
 from hotline.reminders.reports import OUTCOMES
 
@@ -32,6 +33,7 @@ ContextDep = Annotated[Context, Depends(get_context)]
 MAX_FORM_BYTES = 32 * 1024  # a form bigger than this is refused before it is read
 MAX_UPLOAD_BYTES = importer.MAX_BYTES + 64 * 1024  # the CSV import, with room for the form around the file
 UPLOAD_PATHS = {"/admin/enrol/import"}
+RowId = Annotated[int, UrlPath(ge=1, le=MAX_ID)]  # an id in a page's URL (a larger one names no row)
 
 
 class LoginRequired(Exception):

@@ -89,30 +89,52 @@ def add_rate_event(session: Session, kind: str, key: str, day: date) -> None:
     session.add(RateEvent(kind=kind, key=key, day=day))
 
 
+class DuplicateRecording(Exception):
+    """Another request filed the complaint of this recording first (Twilio's action and callback race)."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A complaint recorded on the voice line: kept at Twilio, played to officers through the app."""
+
+    sid: str
+    url: str
+    seconds: int
+
+
 def file_complaint(
     session: Session,
     ctx: Context,
     *,
-    contact: Contact,
+    contact: Contact | None,
     text: str,
     anonymous: bool,
     place: Place | None,
     now: datetime,
     rules: Rules | None = None,
+    language: str | None = None,
+    recording: Recording | None = None,
+    pin: str | None = None,
 ) -> Filed:
-    """Create a complaint with a unique reference, its deadlines and routing, and its first audit events."""
+    """Create a complaint with a unique reference, its deadlines and routing, and its first audit events.
+
+    `contact` is None only for an anonymous call from a hidden number; `pin` lets the voice line choose the PIN
+    of an anonymous complaint (it derives it from the recording, so either of Twilio's two requests can say it)."""
+    if contact is None and not anonymous:
+        raise ValueError("a named complaint needs the complainant's contact")
     rules = rules or get_rules()
     category = rules.guess(text)
     jurisdiction, reason = route(rules, category, text, place)
-    pin = new_pin() if anonymous else None
+    pin = (pin or new_pin()) if anonymous else None
+    language = language or (contact.language if contact else ctx.settings.default_language)
     for _ in range(10):
         reference = new_reference()
         complaint = Complaint(
             reference=reference,
-            contact_id=None if anonymous else contact.id,
+            contact_id=None if anonymous or contact is None else contact.id,
             anonymous=anonymous,
             pin_hash=pin_hash(ctx.settings.lookup_key, reference, pin) if pin else None,
-            language=contact.language,
+            language=language,
             text=text,
             category=category.code,
             category_guessed=True,
@@ -126,11 +148,17 @@ def file_complaint(
             first_answer_due=now + timedelta(days=category.first_answer_days),
             resolution_due=now + timedelta(days=category.resolution_days),
             due_at=now + timedelta(days=category.first_answer_days),
+            channel="voice" if recording else "sms",
+            recording_sid=recording.sid if recording else None,
+            recording_url=recording.url if recording else None,
+            recording_seconds=recording.seconds if recording else None,
         )
         try:
             with session.begin_nested():
                 session.add(complaint)
         except IntegrityError:
+            if recording is not None and by_recording(session, recording.sid) is not None:
+                raise DuplicateRecording(recording.sid) from None
             continue  # the random reference was taken: draw again
         break
     else:
@@ -141,15 +169,21 @@ def file_complaint(
         "created",
         Actor.FAMILY,
         now,
-        channel="sms",
+        channel=complaint.channel,
         anonymous=anonymous,
         category=category.code,
         category_guessed=True,
     )
     if reason:
         record_event(session, complaint, "routed", Actor.SYSTEM, now, to=jurisdiction.value, reason=reason)
-    add_rate_event(session, "complaint", _complaint_key(ctx, contact), ctx.local_day(now))
+    if contact is not None:
+        add_rate_event(session, "complaint", complaint_rate_key(ctx, contact), ctx.local_day(now))
     return Filed(complaint, pin, category)
+
+
+def by_recording(session: Session, recording_sid: str) -> Complaint | None:
+    """The complaint made from a recording, if any."""
+    return session.exec(select(Complaint).where(Complaint.recording_sid == recording_sid)).first()
 
 
 def append_text(session: Session, complaint: Complaint, text: str, now: datetime) -> None:
@@ -205,14 +239,19 @@ class Throttled(Exception):
 
 
 def look_up(
-    session: Session, ctx: Context, *, contact: Contact, reference: str, pin: str | None, now: datetime
+    session: Session, ctx: Context, *, contact: Contact | None, reference: str, pin: str | None, now: datetime
 ) -> Complaint | None:
     """The complaint a STATUS may see: the phone's own named one, or an anonymous one with its PIN.
 
     Anything else is None, the same for a wrong check digit, someone else's complaint or a wrong PIN, so nothing
-    can be probed; every miss counts against the phone (and the reference, for PINs) for the day."""
+    can be probed; every miss counts against the phone (and the reference, for PINs) for the day. A caller with a
+    hidden number (`contact` None) sees only anonymous complaints, by PIN, limited per reference."""
     day = ctx.local_day(now)
-    if count_today(session, "status_failure", contact.phone_hash, day) >= ctx.settings.max_status_failures_per_day:
+    failures_key = contact.phone_hash if contact else None
+    if (
+        failures_key is not None
+        and count_today(session, "status_failure", failures_key, day) >= ctx.settings.max_status_failures_per_day
+    ):
         raise Throttled
     complaint = None
     if is_valid_reference(reference):
@@ -224,22 +263,24 @@ def look_up(
         allowed = matches and not locked
         if not matches:
             add_rate_event(session, "pin_failure", reference, day)
-    elif complaint is not None and not complaint.anonymous:
+    elif complaint is not None and not complaint.anonymous and contact is not None:
         allowed = complaint.contact_id == contact.id
     if not allowed:
-        add_rate_event(session, "status_failure", contact.phone_hash, day)
+        if failures_key is not None:
+            add_rate_event(session, "status_failure", failures_key, day)
         return None
     return complaint
 
 
-def _complaint_key(ctx: Context, contact: Contact) -> str:
+def complaint_rate_key(ctx: Context, contact: Contact) -> str:
+    """The key a phone's complaints are counted under for the daily limit."""
     # Not the phone hash: a dump must not show which phone filed (anonymous) complaints on a day.
     return ctx.vault.private_key("complaint-rate", contact.phone_hash)
 
 
 def complaints_today(session: Session, ctx: Context, contact: Contact, now: datetime) -> int:
     """How many complaints this phone filed today (named and anonymous alike)."""
-    return count_today(session, "complaint", _complaint_key(ctx, contact), ctx.local_day(now))
+    return count_today(session, "complaint", complaint_rate_key(ctx, contact), ctx.local_day(now))
 
 
 def place_of(contact: Contact, gazetteer: Gazetteer | None = None) -> Place | None:
@@ -272,8 +313,10 @@ def events_of(session: Session, complaint: Complaint) -> list[ComplaintEvent]:
 
 def masked_phone(session: Session, ctx: Context, complaint: Complaint) -> str:
     """The complainant's number as officers see it (+996 55• ••• •56); revealing it is a separate audited act."""
-    if complaint.anonymous or complaint.contact_id is None:
+    if complaint.anonymous:
         return "anonymous"
+    if complaint.contact_id is None:
+        return "number removed"  # by retention or at the family's request (hotline/privacy)
     contact = session.get(Contact, complaint.contact_id)
     return mask_phone(ctx.vault.decrypt(contact.phone_encrypted)) if contact else "unknown"
 

@@ -20,11 +20,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from hotline.config import Settings
 from hotline.context import Context
-from hotline.messaging.outbox import QUIET_HOURS_EXEMPT, cancel_pending, in_quiet_hours
-from hotline.messaging.sender import Sender, SendResult
+from hotline.messaging.outbox import QUIET_HOURS_EXEMPT, REQUESTED_BY_FAMILY, cancel_pending, in_quiet_hours
+from hotline.messaging.sender import LookupFailed, Sender, SendResult
 from hotline.metrics import SEND_RESULTS, SEND_SECONDS
-from hotline.models import Contact, OutboundMessage, OutboundStatus, SenderClock, utcnow
+from hotline.models import Channel, Contact, OutboundMessage, OutboundStatus, SenderClock, utcnow
 
 log = logging.getLogger(__name__)
 RECLAIMED = "lease_expired"  # last_error_code of a message whose earlier attempt may have reached the provider
@@ -81,9 +82,10 @@ class RateLimiter:
         return float(new_free) - duration
 
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min … up to an hour, with jitter so retries of many messages spread out."""
-    seconds = min(30 * 2 ** max(attempts - 1, 0), 3600)
+def backoff(attempts: int, first: float = 30.0) -> timedelta:
+    """30 s (HOTLINE_RETRY_BACKOFF_SECONDS), 1 min, 2 min … up to an hour, with jitter so retries of many messages
+    spread out."""
+    seconds = min(first * 2 ** max(attempts - 1, 0), 3600)
     return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
 
@@ -172,11 +174,26 @@ class _Job:
     result: SendResult | None = None
 
 
+@dataclass(frozen=True)
+class Callbacks:
+    """Where Twilio reports on what we send: SMS delivery, and calls (whose answer URL runs the voice menu)."""
+
+    sms_status: str
+    call_answer: str
+    call_status: str
+
+    @classmethod
+    def of(cls, public_url: str) -> Callbacks:
+        """The URLs under our public base."""
+        base = public_url.rstrip("/")
+        return cls(f"{base}/twilio/status", f"{base}/twilio/voice", f"{base}/twilio/voice/status")
+
+
 def _send_one(
     sender: Sender,
     limiter: RateLimiter,
     job: _Job,
-    callback: str,
+    callbacks: Callbacks,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> None:
@@ -187,7 +204,10 @@ def _send_one(
     if wait > 0:
         sleep(wait)
     with SEND_SECONDS.time():
-        job.result = sender.send(job.to, job.message.body, callback)
+        if job.message.channel == Channel.CALL:
+            job.result = sender.call(job.to, callbacks.call_answer, callbacks.call_status)
+        else:
+            job.result = sender.send(job.to, job.message.body, callbacks.sms_status)
     SEND_RESULTS.labels("ok" if job.result.ok else "temporary" if job.result.temporary else "failed").inc()
 
 
@@ -222,7 +242,7 @@ def deliver_batch(
             if message.expires_at is not None and message.expires_at <= now:
                 _finish(message, OutboundStatus.EXPIRED, now)
                 report.expired += 1
-            elif contact is None or (contact.opted_out_at is not None and message.purpose != "stop_confirmation"):
+            elif contact is None or (contact.opted_out_at is not None and message.purpose not in REQUESTED_BY_FAMILY):
                 _finish(message, OutboundStatus.CANCELLED, now, last_error="recipient opted out or erased")
                 report.cancelled += 1
             else:
@@ -230,7 +250,19 @@ def deliver_batch(
                 already = None
                 if message.last_error_code in AMBIGUOUS:
                     # The last attempt may have reached the provider without our hearing back: ask first.
-                    already = sender.find_sent(job.to, message.body, message.created_at - timedelta(minutes=1))
+                    since = message.created_at - timedelta(minutes=1)
+                    try:
+                        if message.channel == Channel.CALL:
+                            already = sender.find_call(job.to, since)
+                        else:
+                            already = sender.find_sent(job.to, message.body, since)
+                    except LookupFailed as exc:
+                        # The provider cannot say (it is down): this one waits its backoff, still to be looked up
+                        # first; the rest of the batch goes on rather than waiting for the leases to run out.
+                        unknown = SendResult(error_code=message.last_error_code, error=f"lookup: {exc}", temporary=True)
+                        _record(session, message, contact, unknown, now, settings, report)
+                        session.add(message)
+                        continue
                 if already is not None:
                     _finish(message, OutboundStatus.SENT, now, provider_sid=already, sent_at=now, last_error_code=None)
                     report.reconciled += 1
@@ -243,16 +275,16 @@ def deliver_batch(
             for job in jobs:
                 job.start = start
                 start += job.message.segments / limiter.rate
-            callback = f"{settings.public_url.rstrip('/')}/twilio/status"
+            callbacks = Callbacks.of(settings.public_url)
             if pool is None:
                 for job in jobs:
-                    _send_one(sender, limiter, job, callback, clock, sleep)
+                    _send_one(sender, limiter, job, callbacks, clock, sleep)
             else:
-                list(pool.map(lambda job: _send_one(sender, limiter, job, callback, clock, sleep), jobs))
+                list(pool.map(lambda job: _send_one(sender, limiter, job, callbacks, clock, sleep), jobs))
             done = utcnow() if now is None else now
             for job in jobs:
                 assert job.result is not None
-                _record(session, job.message, job.contact, job.result, done, settings.max_send_attempts, report)
+                _record(session, job.message, job.contact, job.result, done, settings, report)
                 session.add(job.message)
         session.commit()
 
@@ -263,7 +295,7 @@ def _record(
     contact: Contact,
     result: SendResult,
     now: datetime,
-    max_attempts: int,
+    settings: Settings,
     report: DispatchReport,
 ) -> None:
     if result.ok:
@@ -286,8 +318,9 @@ def _record(
         cancel_pending(session, contact.id or 0, "recipient opted out (21610)", now)
         _finish(message, OutboundStatus.FAILED, now, **changes)
         report.failed += 1
-    elif result.temporary and message.attempts < max_attempts:
-        _finish(message, OutboundStatus.PENDING, now, next_attempt_at=now + backoff(message.attempts), **changes)
+    elif result.temporary and message.attempts < settings.max_send_attempts:
+        retry_at = now + backoff(message.attempts, settings.retry_backoff_seconds)
+        _finish(message, OutboundStatus.PENDING, now, next_attempt_at=retry_at, **changes)
         report.retried += 1
     else:
         _finish(message, OutboundStatus.FAILED, now, **changes)

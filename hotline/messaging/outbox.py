@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from hotline.content import TextTooLong
 from hotline.context import Context
 from hotline.messaging.segments import SegmentCount, count_segments
-from hotline.models import Contact, OutboundMessage, OutboundStatus, Purpose, utcnow
+from hotline.models import Channel, Contact, OutboundMessage, OutboundStatus, Purpose, utcnow
 
 PRIORITY = {
     Purpose.STOP_CONFIRMATION: 0,
@@ -21,10 +21,13 @@ PRIORITY = {
     Purpose.ALERT: 1,
     Purpose.COMPLAINT_UPDATE: 2,
     Purpose.REMINDER: 3,
+    Purpose.CALLBACK: 1,  # the family is waiting by the phone
 }
 # An immediate answer to the family's own message may go at night, and so may an alert to a health volunteer
 # about a family that texted a danger sign; nothing else may.
 QUIET_HOURS_EXEMPT = {Purpose.REPLY, Purpose.STOP_CONFIRMATION, Purpose.ALERT}
+# What the family itself asked for goes even after STOP: the STOP confirmation, and a call back after a missed call.
+REQUESTED_BY_FAMILY = {Purpose.STOP_CONFIRMATION, Purpose.CALLBACK}
 
 
 def outbound_row(
@@ -41,26 +44,35 @@ def outbound_row(
     expires_at: datetime | None,
     now: datetime,
     count: SegmentCount | None = None,
+    channel: Channel = Channel.SMS,
 ) -> dict[str, Any]:
     """The columns of a new outbox row (enqueue() adds one; the reminder planner inserts them in bulk).
 
-    TextTooLong past the budget; a message to a phone that said STOP is kept, cancelled, never sent."""
-    count = count or count_segments(text)
-    if count.segments > ctx.settings.max_segments:
-        raise TextTooLong(
-            f"{count.segments} segments (budget {ctx.settings.max_segments})", count.segments, ctx.settings.max_segments
-        )
-    stopped = opted_out and purpose != Purpose.STOP_CONFIRMATION
+    TextTooLong past the budget; a message to a phone that said STOP is kept, cancelled, never sent. A call
+    (channel CALL, empty text) costs one unit of the sender's rate, like a one-segment SMS."""
+    if channel == Channel.CALL:
+        segments, encoding = 1, "call"
+    else:
+        count = count or count_segments(text)
+        if count.segments > ctx.settings.max_segments:
+            raise TextTooLong(
+                f"{count.segments} segments (budget {ctx.settings.max_segments})",
+                count.segments,
+                ctx.settings.max_segments,
+            )
+        segments, encoding = count.segments, str(count.encoding)
+    stopped = opted_out and purpose not in REQUESTED_BY_FAMILY
     return {
         "idempotency_key": key,
         "purpose": purpose,
+        "channel": channel,
         "priority": PRIORITY[purpose],
         "contact_id": contact_id,
         "recipient_encrypted": recipient_encrypted,
         "language": language,
         "body": text,
-        "segments": count.segments,
-        "encoding": count.encoding,
+        "segments": segments,
+        "encoding": encoding,
         "not_before": not_before,
         "next_attempt_at": not_before,
         "expires_at": expires_at,
@@ -84,6 +96,7 @@ def enqueue(
     not_before: datetime | None = None,
     expires_at: datetime | None = None,
     now: datetime | None = None,
+    channel: Channel = Channel.SMS,
 ) -> OutboundMessage:
     """Put one message in the outbox; a second call with the same key returns the first message unchanged."""
     existing = session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).first()
@@ -103,6 +116,7 @@ def enqueue(
             not_before=not_before or now,
             expires_at=expires_at,
             now=now,
+            channel=channel,
         )
     )
     try:
@@ -121,7 +135,7 @@ def cancel_pending(session: Session, contact_id: int, reason: str, now: datetime
         .where(
             col(OutboundMessage.contact_id) == contact_id,
             col(OutboundMessage.status) == OutboundStatus.PENDING,
-            col(OutboundMessage.purpose) != Purpose.STOP_CONFIRMATION,
+            col(OutboundMessage.purpose).not_in(REQUESTED_BY_FAMILY),
         )
         .values(status=OutboundStatus.CANCELLED, last_error=reason, updated_at=now)
     )
@@ -192,6 +206,13 @@ _PROVIDER_STATUS: dict[str, tuple[OutboundStatus, int]] = {
     "undelivered": (OutboundStatus.UNDELIVERED, 3),
     "failed": (OutboundStatus.FAILED, 3),
     "canceled": (OutboundStatus.CANCELLED, 3),
+    # Calls (callbacks): answered and ended is delivered; nobody picked up is undelivered.
+    "initiated": (OutboundStatus.SENDING, 1),
+    "ringing": (OutboundStatus.SENDING, 1),
+    "in-progress": (OutboundStatus.SENT, 2),
+    "completed": (OutboundStatus.DELIVERED, 3),
+    "busy": (OutboundStatus.UNDELIVERED, 3),
+    "no-answer": (OutboundStatus.UNDELIVERED, 3),
 }
 _RANK = {OutboundStatus.SENDING: 1, OutboundStatus.SENT: 2}  # anything else is final (rank 3)
 

@@ -13,7 +13,7 @@ from hotline.context import Context, get_context
 from hotline.db import SessionDep
 from hotline.messaging.outbox import record_delivery_status
 from hotline.models import utcnow
-from hotline.webhooks import read_signed_form
+from hotline.webhooks import read_signed_form, twilio_sid
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -32,10 +32,14 @@ def _apply(session: Session, sid: str, status: str, error_code: str | None) -> b
 async def delivery_status(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
     """Record a delivery status; an unknown message id is logged and answered 204 (Twilio must not retry it)."""
     form = await read_signed_form(request, ctx.settings)
-    sid, status = form.get("MessageSid", "").strip(), form.get("MessageStatus", "").strip()
-    if not sid or not status:
+    raw_sid, status = form.get("MessageSid", "").strip(), form.get("MessageStatus", "").strip()
+    if not raw_sid or not status:
         raise HTTPException(400, "Missing field MessageSid or MessageStatus")
-    known = await run_in_threadpool(_apply, session, sid[:64], status[:32], form.get("ErrorCode") or None)
+    sid = twilio_sid(raw_sid)
+    if sid is None:  # only a Twilio id is looked up and logged: anything else is a forged or broken request
+        raise HTTPException(400, "MessageSid is not a Twilio message id")
+    error = form.get("ErrorCode", "").strip()
+    known = await run_in_threadpool(_apply, session, sid, status[:32], error if error.isalnum() else None)
     if not known:
-        log.warning("status callback for unknown message %s (%s)", sid[:64], status[:32])
+        log.warning("status callback for unknown message %s (%s)", sid, status[:32])
     return Response(status_code=204)

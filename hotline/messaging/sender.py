@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -23,6 +23,7 @@ TWILIO_API = "https://api.twilio.com"
 OPTED_OUT = {21610}
 PERMANENT = {21211, 21612, 21614, 30005, 30006, 30007, 30008}
 TEMPORARY = {20429, 21611, 30001, 30003, 30017, 30022}
+CALLBACK_RING_SECONDS = 30  # how long a callback rings before Twilio gives up (no-answer)
 
 # The client's own logger writes query strings (phone numbers) at INFO: ours keeps only warnings.
 _quiet_http_log = logging.getLogger("hotline.twilio_http")
@@ -45,6 +46,10 @@ class SendResult:
         return self.provider_sid is not None
 
 
+class LookupFailed(RuntimeError):
+    """The provider could not be asked whether a message already went out (down or unreachable)."""
+
+
 class Sender(Protocol):
     """A way to send one SMS."""
 
@@ -54,7 +59,14 @@ class Sender(Protocol):
         """Hand one SMS to the provider."""
 
     def find_sent(self, to: str, body: str, since: datetime) -> str | None:
-        """The provider id of a message with this body already sent to `to` since `since`, if any."""
+        """The provider id of a message with this body already sent to `to` since `since`, if any (LookupFailed if
+        the provider cannot say)."""
+
+    def call(self, to: str, url: str, status_callback: str) -> SendResult:
+        """Place a call whose answered leg runs the TwiML at `url` (a callback after a missed call)."""
+
+    def find_call(self, to: str, since: datetime) -> str | None:
+        """The provider id of a call already placed to `to` since `since`, if any."""
 
 
 class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
@@ -131,12 +143,40 @@ class TwilioSender:
         """Look the message up at the provider before resending one whose result was never recorded."""
         try:
             messages = self.client.messages.list(to=to, date_sent_after=since, limit=50)
-        except (TwilioRestException, requests.RequestException, OSError):
-            raise
+        except (TwilioException, requests.RequestException, OSError) as exc:  # TwilioException: a list page
+            raise LookupFailed(type(exc).__name__) from exc
         for message in messages:
             if message.body == body:
                 return str(message.sid)
         return None
+
+    def call(self, to: str, url: str, status_callback: str) -> SendResult:
+        """Place a call from our number (a Messaging Service cannot call); errors come back as a SendResult."""
+        if not self.settings.twilio_from_number:
+            return SendResult(error_code="config", error="HOTLINE_TWILIO_FROM_NUMBER is needed to call back")
+        try:
+            call = self.client.calls.create(
+                to=to,
+                from_=self.settings.twilio_from_number,
+                url=url,
+                method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+                timeout=CALLBACK_RING_SECONDS,
+            )
+        except TwilioRestException as exc:
+            return classify(exc)
+        except (requests.RequestException, OSError) as exc:
+            return SendResult(error_code="network", error=type(exc).__name__, temporary=True)
+        return SendResult(provider_sid=str(call.sid))
+
+    def find_call(self, to: str, since: datetime) -> str | None:
+        """A call already placed to `to` since `since` (an earlier attempt whose answer we never heard)."""
+        try:
+            calls = self.client.calls.list(to=to, start_time_after=since, limit=20)
+        except (TwilioException, requests.RequestException, OSError) as exc:  # TwilioException: a list page
+            raise LookupFailed(type(exc).__name__) from exc
+        return str(calls[0].sid) if calls else None
 
 
 class ConsoleSender:
@@ -157,6 +197,16 @@ class ConsoleSender:
 
     def find_sent(self, to: str, body: str, since: datetime) -> str | None:
         """Nothing was really sent."""
+        return None
+
+    def call(self, to: str, url: str, status_callback: str) -> SendResult:
+        """Pretend to call back."""
+        self.counter += 1
+        log.info("console backend: call to %s not placed (no Twilio credentials)", log_phone(to))
+        return SendResult(provider_sid=f"CA{self.counter:032d}")
+
+    def find_call(self, to: str, since: datetime) -> str | None:
+        """Nothing was really placed."""
         return None
 
 

@@ -220,6 +220,25 @@ def test_killed_after_sending_is_reconciled_not_resent(
     assert (stored.status, stored.provider_sid) == ("sent", fake.messages[0]["sid"])
 
 
+def test_a_lookup_twilio_cannot_answer_waits_without_holding_up_the_batch(
+    session: Session, engine: Engine, tctx: Context, contact: Contact, fake: FakeTwilio
+) -> None:
+    unsure = put(session, tctx, contact, "claimed then crashed", purpose=Purpose.REPLY)
+    claim(session, tctx, MORNING, 10)  # died after claiming: whether it went out is unknown
+    fresh = put(session, tctx, contact, "new since")
+    fake.lists_down = True
+    after_lease = MORNING + timedelta(seconds=tctx.settings.lease_seconds + 1)
+    report = run(engine, tctx, now=after_lease)
+    assert (report.retried, report.sent) == (1, 1)  # the other message still went
+    waiting = status_of(session, unsure)
+    assert (waiting.status, waiting.last_error_code) == ("pending", "lease_expired")  # still looked up first
+    assert waiting.next_attempt_at > after_lease + timedelta(seconds=20)  # backoff, not the next dispatch run
+    fake.lists_down = False
+    assert run(engine, tctx, now=waiting.next_attempt_at).sent == 1
+    assert sorted(m["body"] for m in fake.messages) == ["claimed then crashed", "new since"]
+    assert status_of(session, fresh).status == "sent"
+
+
 def test_rate_limiter_is_shared_between_dispatchers(engine: Engine) -> None:
     one, two = RateLimiter(engine, "shared", 2.0, headroom=1.0), RateLimiter(engine, "shared", 2.0, headroom=1.0)
     starts = [one.reserve(1, 1000.0), two.reserve(1, 1000.0), one.reserve(2, 1000.0), two.reserve(1, 1000.0)]

@@ -64,4 +64,5 @@ def test_every_periodic_job_is_registered(settings: Settings) -> None:
         "escalate",
         "plan_reminders",
         "forget_login_failures",
+        "apply_retention",
     }

@@ -1,0 +1,1 @@
+"""The voice line (IVR): keypad menus, recorded complaints, missed-call callbacks."""

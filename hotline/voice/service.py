@@ -1,0 +1,279 @@
+"""The voice line's records and side effects: call records, missed-call callbacks, recorded complaints, playback."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import requests
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from hotline.complaints import service as complaints
+from hotline.complaints.places import get_gazetteer
+from hotline.config import Settings
+from hotline.content import LANGUAGES
+from hotline.context import Context
+from hotline.messaging.outbox import enqueue, quiet_hours_end
+from hotline.messaging.sender import TWILIO_API
+from hotline.models import (
+    Channel,
+    Complaint,
+    Contact,
+    OutboundMessage,
+    OutboundStatus,
+    Purpose,
+    VoiceCall,
+    parse_int,
+)
+from hotline.phones import InvalidPhone, log_phone, normalise_phone
+from hotline.sms.service import get_or_create_contact
+from hotline.webhooks import twilio_sid
+
+log = logging.getLogger(__name__)
+MIN_RECORDING_SECONDS = 2  # a hang-up after the beep leaves a second or two of nothing: not a complaint
+MAX_RECORDING_SECONDS = 120
+MAX_RECORDING_BYTES = 16 * 1024 * 1024  # two minutes of MP3 is about 1 MB; anything far larger is not ours
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is on the line: the family's number (None when hidden) and whether we called them back."""
+
+    call_sid: str
+    phone: str | None
+    callback: bool
+
+
+def caller_from_form(form: dict[str, str]) -> Caller:
+    """The family's side of a call: From on calls they make, To on our callbacks."""
+    callback = form.get("Direction", "inbound").startswith("outbound")
+    raw = form.get("To" if callback else "From", "")
+    try:
+        phone: str | None = normalise_phone(raw)
+    except InvalidPhone:
+        phone = None  # "anonymous", "restricted", "unknown": a hidden number
+    return Caller(form.get("CallSid", "").strip(), phone, callback)
+
+
+def call_record(session: Session, caller: Caller, now: datetime) -> VoiceCall:
+    """The record of a call, made on its first request (whichever arrives first: Twilio may repeat them)."""
+    record = session.exec(select(VoiceCall).where(VoiceCall.call_sid == caller.call_sid)).first()
+    if record is None:
+        record = VoiceCall(
+            call_sid=caller.call_sid,
+            direction="callback" if caller.callback else "inbound",
+            menu_path=[],
+            started_at=now,
+            updated_at=now,
+        )
+        session.add(record)
+        session.flush()
+    return record
+
+
+def mark_choice(record: VoiceCall, seq: int | None, choice: str, now: datetime) -> None:
+    """Add a menu choice to the call's path, once: a replayed request (same position) adds nothing."""
+    if seq is not None and seq != len(record.menu_path):
+        return
+    record.menu_path = [*record.menu_path, choice]
+    record.updated_at = now
+
+
+def caller_contact(session: Session, ctx: Context, caller: Caller, now: datetime) -> Contact | None:
+    """The caller's contact (made on first call, number encrypted as for SMS); None for a hidden number."""
+    return get_or_create_contact(session, ctx, caller.phone, now) if caller.phone else None
+
+
+def callback_rate_key(ctx: Context, contact: Contact) -> str:
+    """The key a phone's callbacks are counted under for the daily limit (keyed, like complaints', not the hash)."""
+    return ctx.vault.private_key("callback", contact.phone_hash)
+
+
+def request_callback(session: Session, ctx: Context, caller: Caller, now: datetime) -> bool:
+    """Put a call back in the outbox for a missed call; False when the call should be answered instead.
+
+    Answered instead: a hidden number (nobody to call), or the day's callbacks for this phone used up (so a
+    dialler cannot make us call a number all day). A second missed call while one is waiting adds nothing."""
+    if caller.phone is None:
+        return False
+    contact = get_or_create_contact(session, ctx, caller.phone, now)
+    waiting = session.exec(
+        select(func.count())
+        .select_from(OutboundMessage)
+        .where(
+            OutboundMessage.contact_id == contact.id,
+            OutboundMessage.purpose == Purpose.CALLBACK,
+            col(OutboundMessage.status).in_([OutboundStatus.PENDING, OutboundStatus.SENDING]),
+        )
+    ).one()
+    if waiting:
+        return True
+    key = callback_rate_key(ctx, contact)
+    day = ctx.local_day(now)
+    if complaints.count_today(session, "callback", key, day) >= ctx.settings.max_callbacks_per_day:
+        return False
+    settings = ctx.settings
+    start = quiet_hours_end(now, ctx.tz, settings.quiet_hours_start, settings.quiet_hours_end)
+    enqueue(
+        session,
+        ctx,
+        contact=contact,
+        text="",
+        purpose=Purpose.CALLBACK,
+        channel=Channel.CALL,
+        key=f"callback:{caller.call_sid}",
+        not_before=start,
+        expires_at=start + timedelta(hours=settings.callback_valid_hours),
+        now=now,
+    )
+    complaints.add_rate_event(session, "callback", key, day)
+    log.info("missed call from %s: call back queued", log_phone(caller.phone))
+    return True
+
+
+def voice_pin(settings: Settings, recording_sid: str) -> str:
+    """The PIN of an anonymous recorded complaint: derived from the recording with our key, never stored.
+
+    Twilio reports a recording twice (the caller's request and a callback, in either order): both must be able to
+    say the same PIN, and only its keyed hash is kept."""
+    digest = hmac.new(settings.lookup_key.encode(), f"voice-pin\x00{recording_sid}".encode(), hashlib.sha256)
+    return f"{int.from_bytes(digest.digest()[:8], 'big') % 10_000:04d}"
+
+
+@dataclass(frozen=True)
+class RecordedComplaint:
+    """A filed voice complaint and, if anonymous, its PIN (to be read to the caller)."""
+
+    complaint: Complaint
+    pin: str | None
+
+
+@dataclass(frozen=True)
+class RecordingReport:
+    """What Twilio told us of a recording, with the choices the caller made before it (from our own URL)."""
+
+    sid: str
+    url: str
+    seconds: int
+    language: str
+    anonymous: bool
+    place_code: str | None
+    contact_id: int | None
+    call_sid: str = ""
+
+
+def recording_report(
+    form: dict[str, str], query: dict[str, str], default_language: str, caller_contact_id: int | None = None
+) -> RecordingReport | None:
+    """A recording from Twilio's fields and our URL's state (l language, a anonymous, d place, c contact)."""
+    sid = twilio_sid(form.get("RecordingSid"))
+    if sid is None:
+        return None
+    anonymous = query.get("a") == "1"
+    contact_id = None if anonymous else (parse_int(query.get("c")) or caller_contact_id)
+    language = query.get("l", "")
+    url = form.get("RecordingUrl", "")
+    return RecordingReport(
+        sid=sid,
+        url=url[:255] if url.isprintable() else "",  # kept for reference only: playback builds its own URL
+        seconds=parse_int(form.get("RecordingDuration")) or 0,
+        language=language if language in LANGUAGES else default_language,
+        anonymous=anonymous,
+        place_code=query.get("d") or None,
+        contact_id=contact_id,
+        call_sid=twilio_sid(form.get("CallSid")) or "",
+    )
+
+
+def file_recording(session: Session, ctx: Context, report: RecordingReport, now: datetime) -> RecordedComplaint | None:
+    """Make the recording a complaint, once; None when it is too short to hold one (a hang-up at the beep)."""
+    existing = complaints.by_recording(session, report.sid)
+    if existing is not None:
+        return RecordedComplaint(existing, voice_pin(ctx.settings, report.sid) if existing.anonymous else None)
+    if report.seconds <= MIN_RECORDING_SECONDS:
+        return None
+    contact = session.get(Contact, report.contact_id) if report.contact_id else None
+    if contact is None and not report.anonymous:
+        # The named caller's contact is gone (erased meanwhile): keep the complaint, as an anonymous one.
+        log.warning("recording %s: the caller's contact no longer exists; filed as anonymous", report.sid)
+    anonymous = report.anonymous or contact is None
+    pin = voice_pin(ctx.settings, report.sid) if anonymous else None
+    try:
+        filed = complaints.file_complaint(
+            session,
+            ctx,
+            contact=contact,
+            text="",
+            anonymous=anonymous,
+            place=get_gazetteer().get(report.place_code),
+            now=now,
+            language=report.language,
+            recording=complaints.Recording(report.sid, report.url, min(report.seconds, 10 * MAX_RECORDING_SECONDS)),
+            pin=pin,
+        )
+    except complaints.DuplicateRecording:
+        found = complaints.by_recording(session, report.sid)
+        assert found is not None
+        return RecordedComplaint(found, pin)
+    if anonymous and report.call_sid:
+        _forget_callback(session, report.call_sid)
+    return RecordedComplaint(filed.complaint, filed.pin)
+
+
+def _forget_callback(session: Session, call_sid: str) -> None:
+    # An anonymous complaint made in a call we placed: the outbox row of that call names the phone and its time
+    # matches the complaint's. Unlink it, as an anonymous SMS is unlinked from its phone.
+    session.execute(
+        update(OutboundMessage)
+        .where(col(OutboundMessage.provider_sid) == call_sid)
+        .values(contact_id=None, recipient_encrypted="")
+    )
+
+
+def record_call_status(session: Session, call_sid: str, status: str, duration: int | None, now: datetime) -> bool:
+    """Keep a call's final status and length for the dashboard; False for a call we have no record of."""
+    record = session.exec(select(VoiceCall).where(VoiceCall.call_sid == call_sid)).first()
+    if record is None:
+        return False
+    record.status = status[:16]
+    if duration is not None:
+        record.duration_seconds = duration
+    record.updated_at = now
+    session.add(record)
+    return True
+
+
+class RecordingUnavailable(Exception):
+    """Twilio did not give the recording (gone, or unreachable); the message says which."""
+
+
+def fetch_recording(settings: Settings, recording_sid: str, timeout: float = 15.0) -> bytes:
+    """The MP3 of a recording, fetched from Twilio with the account's credentials.
+
+    The URL is built from the recording's id and our account, never taken from a stored URL, so the app only
+    ever sends its credentials to the configured Twilio API."""
+    if twilio_sid(recording_sid) is None or not settings.twilio_account_sid:
+        raise RecordingUnavailable("no Twilio account configured (HOTLINE_TWILIO_ACCOUNT_SID)")
+    base = settings.twilio_api_url.rstrip("/") or TWILIO_API
+    url = f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.mp3"
+    try:
+        response = requests.get(
+            url, auth=(settings.twilio_account_sid, settings.twilio_auth_token), timeout=timeout, stream=True
+        )
+    except requests.RequestException as exc:
+        raise RecordingUnavailable("Twilio could not be reached; try again in a minute") from exc
+    with response:
+        if response.status_code == 404:
+            raise RecordingUnavailable("Twilio no longer has this recording")
+        if response.status_code != 200:
+            raise RecordingUnavailable(f"Twilio answered {response.status_code}")
+        body = bytearray()
+        for chunk in response.iter_content(64 * 1024):
+            body += chunk
+            if len(body) > MAX_RECORDING_BYTES:
+                raise RecordingUnavailable("the recording is larger than any two-minute call")
+        return bytes(body)
