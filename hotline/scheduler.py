@@ -20,11 +20,14 @@ from hotline.context import build_context
 from hotline.db import get_engine, session_scope
 from hotline.messaging.dispatcher import RateLimiter, dispatch_once
 from hotline.messaging.sender import make_sender
+from hotline.metrics import instrument_jobs
 from hotline.models import utcnow
+from hotline.privacy.retention import enforce_retention
 from hotline.reminders.service import plan_day
 
 log = logging.getLogger(__name__)
 MAX_DRAIN_SECONDS = 30.0
+RETENTION_HOUR = 3  # local time of the daily retention run
 
 
 def sender_key(settings: Settings) -> str:
@@ -70,6 +73,14 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
         with session_scope(engine) as session:
             purge_login_failures(session, utcnow())
 
+    def apply_retention() -> None:
+        # Daily: old message bodies, complainants' links and old complaint texts go (HOTLINE_*_DAYS settings).
+        # Idempotent and batched; a second scheduler process skips the rows this one holds.
+        with session_scope(engine) as session:
+            report = enforce_retention(session, ctx, utcnow())
+        if report:
+            log.info("retention: %s", report)
+
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone=settings.timezone) if blocking else BackgroundScheduler(timezone=settings.timezone)
     )
@@ -82,4 +93,15 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
     for job, timing in jobs:
         # One running instance per process; a run missed while the last one ran is not repeated.
         scheduler.add_job(job, "interval", id=job.__name__, max_instances=1, coalesce=True, **timing)
+    # At night, local time, when the hotline is quiet; started up to an hour late if the process was busy or down.
+    scheduler.add_job(
+        apply_retention,
+        "cron",
+        hour=RETENTION_HOUR,
+        id=apply_retention.__name__,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
+    instrument_jobs(scheduler)  # runs, failures, duration and last success of every job, in /metrics
     return scheduler

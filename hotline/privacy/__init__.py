@@ -1,0 +1,1 @@
+"""Retention of personal data (the daily job) and a family's erasure on request."""
