@@ -43,6 +43,9 @@ def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings
         "twilio_from_number": "+996312900900",
         "dev_secrets_file": tmp / "dev-secrets.json",
         "migrate_on_start": True,
+        # No audio unless a test builds or records some: a developer's own `hotline voice build` stays out.
+        "voice_audio_dir": tmp / "voice",
+        "voice_recorded_dir": tmp / "voice_prompts",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

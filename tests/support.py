@@ -33,7 +33,8 @@ def throwaway_database(postgres_admin_url: str | None, folder: Path) -> Iterator
         return
     admin_url = postgres_admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
     name = f"hotline_test_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    # pool_pre_ping: the fault tests restart the server; the DROP at the end must not use a connection it closed.
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)

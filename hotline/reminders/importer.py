@@ -14,7 +14,7 @@ from hotline.admin.i18n import Explained
 from hotline.complaints.places import get_gazetteer
 from hotline.content import LANGUAGES
 from hotline.context import Context
-from hotline.models import Enrolment, EnrolmentKind, EnrolmentStatus, Household, Volunteer
+from hotline.models import Enrolment, EnrolmentKind, EnrolmentStatus, Household, Volunteer, parse_int
 from hotline.phones import InvalidPhone, normalise_phone
 from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
 from hotline.reminders.service import (
@@ -119,8 +119,8 @@ def check_row(raw: dict[str, str], line: int, today: date) -> tuple[Row | None, 
     if municipality and (place is None or place.district is None):
         errors.append(Problem("import_municipality", line=line, value=municipality[:32]))
     hour_text = raw.get("send_hour") or "10"
-    send_hour = int(hour_text) if hour_text.isdigit() and int(hour_text) < 24 else -1
-    if send_hour < 0:
+    send_hour = parse_int(hour_text)
+    if send_hour is None or send_hour > 23:
         errors.append(Problem("import_hour", line=line))
     if not is_one_of(raw.get("consent", ""), "yes"):
         errors.append(Problem("import_consent", line=line))
@@ -140,7 +140,7 @@ def check_row(raw: dict[str, str], line: int, today: date) -> tuple[Row | None, 
             errors.append(Problem("import_date", line=line, value=text[:20]))
     except EnrolmentError as refused:
         errors.append(Problem(f"import_{refused.reason}", line=line))
-    if errors or kind is None or day is None:
+    if errors or kind is None or day is None or send_hour is None:
         return None, errors
     return Row(line, phone, kind, day, language, municipality, send_hour), []
 

@@ -16,6 +16,7 @@ from hotline.admin.web import (
     ContextDep,
     CsrfChecked,
     HealthStaff,
+    RowId,
     back,
     flash,
     render,
@@ -45,7 +46,7 @@ def health_page(
 
 
 @router.post("/health/{alert_id}/handled", dependencies=[CsrfChecked])
-def health_handled(request: Request, session: SessionDep, user: HealthStaff, alert_id: int) -> RedirectResponse:
+def health_handled(request: Request, session: SessionDep, user: HealthStaff, alert_id: RowId) -> RedirectResponse:
     """Mark an alert as followed up."""
     if not alerts.mark_handled(session, user, alert_id, utcnow()):
         raise HTTPException(404, "No such alert in your area")
@@ -112,7 +113,7 @@ def enrolment_action(
     request: Request,
     session: SessionDep,
     user: Enroller,
-    enrolment_id: int,
+    enrolment_id: RowId,
     action: Annotated[str, Form(max_length=16)],
     phone: Annotated[str, Form(max_length=32)] = "",
 ) -> RedirectResponse:
