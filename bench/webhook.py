@@ -1,9 +1,10 @@
 """Webhook benchmark: the real /twilio/sms against a bare signed-constant-TwiML ceiling, on SQLite and PostgreSQL.
 
-    python -m bench.webhook [--seconds 10] [--connections 16] [--only sqlite|postgres]
+    python -m bench.webhook [--seconds 10] [--connections 16] [--only sqlite|postgres] [--workers N]
 
-Each scenario runs a server process (uvicorn, one worker) and a load generator with keep-alive connections sending
-pre-built, pre-signed requests, each with its own MessageSid, so the webhook does real work every time:
+Each scenario runs a server (uvicorn, --workers processes, 1 by default) and a load generator with keep-alive
+connections sending pre-built, pre-signed requests, each with its own MessageSid, so the webhook does real work
+every time:
   (a) ceiling: signature check and a constant TwiML reply;
   (b) /twilio/sms with real keywords from 2,000 phones (HELP, ПОСОБИЕ, ЖӨЛӨКПУЛ 1, CHECK, ТИЛ, СТАТУС, ...);
   (c) complaint intake: `ЖАЛОБА <text>` from phones whose municipality is known, one complaint per SMS.
@@ -71,12 +72,14 @@ def environment(url: str, port: int) -> dict[str, str]:
         HOTLINE_TWILIO_AUTH_TOKEN=secrets.token_hex(16),
         HOTLINE_TWILIO_ACCOUNT_SID=ACCOUNT,
         HOTLINE_MAX_COMPLAINTS_PER_DAY="1000000",
+        # The database is migrated before the server starts; N workers migrating at once would race.
+        HOTLINE_MIGRATE_ON_START="false",
     )
 
 
 @contextmanager
-def server(factory: str, env: dict[str, str], port: int) -> Iterator[None]:
-    """A uvicorn server process, one worker, no access log; stopped afterwards whatever happens."""
+def server(factory: str, env: dict[str, str], port: int, workers: int = 1) -> Iterator[None]:
+    """A uvicorn server with `workers` processes, no access log; stopped afterwards whatever happens."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -91,6 +94,8 @@ def server(factory: str, env: dict[str, str], port: int) -> Iterator[None]:
             "--no-access-log",
             "--log-level",
             "warning",
+            "--workers",
+            str(workers),
         ],
         cwd=ROOT,
         env=env,
@@ -175,11 +180,12 @@ def scenario(
     seconds: float,
     connections: int,
     prepare: str | None = None,
+    workers: int = 1,
 ) -> Result:
     """Start a server, warm it (and the database) up, then measure."""
     port = free_port()
     env = environment(url, port)
-    with server(factory, env, port):
+    with server(factory, env, port, workers):
         load(port, build_requests(env, port, warm), connections, 60)
         if prepare:
             engine = sa.create_engine(url)
@@ -195,6 +201,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--workers", type=int, default=1, help="web worker processes (as hotline serve --workers)")
     args = parser.parse_args()
     per_run = int(args.seconds * 4000)  # more requests than any scenario can serve in the time
     keywords = [(PHONES[i % len(PHONES)], KEYWORDS[i % len(KEYWORDS)]) for i in range(per_run)]
@@ -204,7 +211,7 @@ def main() -> None:
     warm = [(phone, "HELP") for phone in PHONES]
     print(
         f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; {args.connections} connections, "
-        f"{args.seconds:.0f} s per scenario"
+        f"{args.seconds:.0f} s per scenario, {args.workers} worker(s)"
     )
     print(f"command: python -m bench.webhook {' '.join(sys.argv[1:])}")
     print(f"{'database':<9} {'scenario':<28} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
@@ -215,11 +222,19 @@ def main() -> None:
         with ExitStack() as stack:
             url = stack.enter_context(database(kind))
             results["a"] = scenario(
-                "bench.baseline_app:create_baseline_app", url, keywords, warm[:200], args.seconds, args.connections
+                "bench.baseline_app:create_baseline_app",
+                url,
+                keywords,
+                warm[:200],
+                args.seconds,
+                args.connections,
+                workers=args.workers,
             )
         with ExitStack() as stack:
             url = stack.enter_context(database(kind))
-            results["b"] = scenario("hotline.main:create_app", url, keywords, warm, args.seconds, args.connections)
+            results["b"] = scenario(
+                "hotline.main:create_app", url, keywords, warm, args.seconds, args.connections, workers=args.workers
+            )
         with ExitStack() as stack:
             url = stack.enter_context(database(kind))
             results["c"] = scenario(
@@ -230,6 +245,7 @@ def main() -> None:
                 args.seconds,
                 args.connections,
                 prepare="UPDATE contact SET municipality_code = 'dara'",
+                workers=args.workers,
             )
         names = {"a": "(a) ceiling", "b": "(b) /twilio/sms keywords", "c": "(c) complaint intake"}
         for key, result in results.items():

@@ -16,7 +16,7 @@ from hotline.cli import app
 from hotline.config import Settings, get_settings
 from hotline.context import build_context
 from hotline.messaging import outbox
-from hotline.models import Contact, InboundMessage, Purpose, StaffUser, utcnow
+from hotline.models import Contact, InboundMessage, OutboundMessage, Purpose, StaffUser, utcnow
 
 runner = CliRunner()
 
@@ -56,18 +56,24 @@ def test_keys_rotate_moves_every_number_to_the_new_key(
     env: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runner.invoke(app, ["sms", "--from", "+996555123456", "HELP"])
+    with Session(engine) as session:  # an answer still waiting in the outbox when the key changes
+        contact = session.exec(select(Contact)).one()
+        outbox.enqueue(session, build_context(env), contact=contact, text="Жооп", purpose=Purpose.REPLY, key="k:1")
+        session.commit()
     new_key = Fernet.generate_key().decode()
     monkeypatch.setenv("HOTLINE_ENCRYPTION_KEYS", f"{new_key},{env.encryption_keys}")
     get_settings.cache_clear()
     result = runner.invoke(app, ["keys", "rotate"])
     assert result.exit_code == 0, result.output
-    assert "re-encrypted 1 contacts and 1 messages" in result.stdout
+    assert "re-encrypted 1 contacts, 1 messages and 1 outbox entries" in result.stdout
     # The old key can now be retired: the new key alone reads everything.
     only_new = build_context(env.model_copy(update={"encryption_keys": new_key}))
     with Session(engine) as session:
         contact = session.exec(select(Contact)).one()
         assert only_new.vault.decrypt(contact.phone_encrypted) == "+996555123456"
         assert only_new.vault.decrypt(session.exec(select(InboundMessage)).one().receiver_encrypted)
+        queued = session.exec(select(OutboundMessage)).one()
+        assert only_new.vault.decrypt(queued.recipient_encrypted) == "+996555123456"
 
 
 def test_serve_is_the_entry_point_make_run_uses() -> None:

@@ -17,7 +17,6 @@ from hotline.context import Context
 from hotline.models import (
     Complaint,
     ComplaintDraft,
-    ComplaintEvent,
     Contact,
     InboundMessage,
     Jurisdiction,
@@ -73,7 +72,7 @@ def test_first_complaint_asks_the_place_once_then_acknowledges(session: Session,
     assert complaint.first_answer_due - complaint.created_at == timedelta(days=7)
     assert complaint.resolution_due - complaint.created_at == timedelta(days=21)
     assert f"answer by {ctx.local_day(complaint.first_answer_due):%d.%m.%Y}" in ack
-    kinds = [e.kind for e in session.exec(select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id))]
+    kinds = [e.kind for e in service.events_of(session, complaint)]
     assert kinds == ["created", "routed"]
     # All three SMS of the dialogue belong to the complaint; the place is remembered for next time.
     linked = session.exec(select(InboundMessage).where(InboundMessage.complaint_id == complaint.id)).all()
