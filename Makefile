@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck pytest bench lock clean screenshots
+.PHONY: run test install lint typecheck pytest bench lock clean screenshots voice
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,8 @@ install: $(STAMP)
 ## Serve on http://127.0.0.1:8000 in development mode, with the simulator at /simulator.
 run: install
 	HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/hotline migrate
+	@if command -v espeak-ng >/dev/null; then HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/hotline voice build; \
+	else echo "espeak-ng not installed: voice prompts will be spoken by Twilio's <Say> (apt-get install espeak-ng)"; fi
 	HOTLINE_ENV=$${HOTLINE_ENV:-development} HOTLINE_SCHEDULER_IN_PROCESS=$${HOTLINE_SCHEDULER_IN_PROCESS:-true} \
 		$(BIN)/hotline serve
 
@@ -33,6 +35,11 @@ typecheck: install
 
 pytest: install
 	$(BIN)/pytest
+
+## Render the voice prompts to audio (espeak-ng) and list what is still missing.
+voice: install
+	$(BIN)/hotline voice build
+	$(BIN)/hotline voice check
 
 ## Renew docs/screenshots/ from the admin browser test.
 screenshots: install
