@@ -23,12 +23,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def throwaway_database(postgres_admin_url: str | None, folder: Path) -> Iterator[str]:
-    """A new, migrated database: a SQLite file in `folder`, or (given an admin URL) a PostgreSQL database that is
-    created here and dropped afterwards."""
+def throwaway_database(postgres_admin_url: str | None, folder: Path, *, migrated: bool = True) -> Iterator[str]:
+    """A new database, migrated unless told otherwise (a restore brings its own schema): a SQLite file in
+    `folder`, or (given an admin URL) a PostgreSQL database that is created here and dropped afterwards."""
     if not postgres_admin_url:
         url = f"sqlite:///{folder / 'hotline.db'}"
-        migrate(url)
+        if migrated:
+            migrate(url)
         yield url
         return
     admin_url = postgres_admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -39,7 +40,8 @@ def throwaway_database(postgres_admin_url: str | None, folder: Path) -> Iterator
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     try:
-        migrate(url)
+        if migrated:
+            migrate(url)
         yield url
     finally:
         get_engine(url).dispose()
