@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from hotline import health
@@ -69,4 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(simulator.router)
         app.include_router(voice_simulator.router)
     web.install(app, [admin_routes.router, oversight.router, reminder_routes.router])
+    # Whoever opens the bare address (field staff after `make run`, staff at the production domain) lands on a page.
+    home = "/simulator" if settings.simulator_enabled else "/admin"
+    app.add_api_route("/", lambda: RedirectResponse(home), methods=["GET"], include_in_schema=False)
     return app
