@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline.logs import REQUEST_ID
 from hotline.models import OutboundMessage, OutboundStatus, Purpose, VoiceCall, utcnow
+from hotline.voice.recordings import waiting_deletions
 
 router = APIRouter()
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -157,6 +158,7 @@ class DatabaseCollector(Collector):
                     .group_by(VoiceCall.direction)
                 ).all()
             )
+            recordings = waiting_deletions(session)
         by_status = GaugeMetricFamily("hotline_outbox_messages", "Outbound messages by status", labels=["status"])
         for status in OutboundStatus:
             by_status.add_metric([status.value], float(counts.get(status.value, 0)))
@@ -177,6 +179,11 @@ class DatabaseCollector(Collector):
         for direction in sorted(set(VOICE_DIRECTIONS) | set(calls)):
             by_direction.add_metric([direction], float(calls.get(direction, 0)))
         yield by_direction
+        yield GaugeMetricFamily(
+            "hotline_recordings_to_delete",
+            "Recordings the hotline let go of that Twilio has not yet confirmed deleted",
+            value=float(recordings),
+        )
 
 
 def registry_for(engine: Engine) -> CollectorRegistry:

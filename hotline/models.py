@@ -450,3 +450,20 @@ class VoiceCall(SQLModel, table=True):
     duration_seconds: int | None = None
     started_at: datetime = _ts(default_factory=utcnow, index=True)
     updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class RecordingDeletion(SQLModel, table=True):
+    """A recording to delete at Twilio (a hang-up at the beep, or a complaint past its text period). Written in the
+    transaction that lets go of the recording and kept until Twilio confirms, so the caller's voice never stays in
+    the Twilio account because one attempt failed. Only the SID: it names no one."""
+
+    __tablename__ = "recording_deletion"
+
+    id: int | None = Field(default=None, primary_key=True)
+    recording_sid: str = Field(max_length=64, unique=True)
+    reason: str = Field(max_length=16)  # "too short" or "retention"
+    created_at: datetime = _ts(default_factory=utcnow)
+    due_at: datetime = _ts(default_factory=utcnow, index=True)
+    attempts: int = 0
+    last_error: str = Field(default="", max_length=255)
+    deleted_at: datetime | None = _ts(default=None)

@@ -24,6 +24,7 @@ from hotline.metrics import instrument_jobs
 from hotline.models import utcnow
 from hotline.privacy.retention import enforce_retention
 from hotline.reminders.service import plan_day
+from hotline.voice.recordings import delete_recordings
 
 log = logging.getLogger(__name__)
 MAX_DRAIN_SECONDS = 30.0
@@ -73,6 +74,13 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
         with session_scope(engine) as session:
             purge_login_failures(session, utcnow())
 
+    def delete_old_recordings() -> None:
+        # Recordings the hotline let go of (short ones, old complaints) are deleted at Twilio, retried until done.
+        with session_scope(engine) as session:
+            report = delete_recordings(session, sender, utcnow())
+        if report.deleted or report.already_gone or report.failed:
+            log.info("recordings at Twilio: %s", report)
+
     def apply_retention() -> None:
         # Daily: old message bodies, complainants' links and old complaint texts go (HOTLINE_*_DAYS settings).
         # Idempotent and batched; a second scheduler process skips the rows this one holds.
@@ -89,6 +97,7 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
         (escalate, {"minutes": settings.escalation_interval_minutes}),
         (plan_reminders, {"hours": 1, "next_run_time": datetime.now(UTC)}),
         (forget_login_failures, {"hours": 1}),
+        (delete_old_recordings, {"hours": 1}),
     ]
     for job, timing in jobs:
         # One running instance per process; a run missed while the last one ran is not repeated.

@@ -45,6 +45,7 @@ class FakeTwilio:
     messages: list[dict[str, Any]] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     recordings: dict[str, bytes] = field(default_factory=dict)  # recording sid -> MP3 bytes the fake serves
+    deleted_recordings: list[str] = field(default_factory=list)  # in the order DELETE requests removed them
     failures: list[Failure] = field(default_factory=list)
     delay_seconds: float = 0.0
     lists_down: bool = False  # the Messages list answers 503 (creation still works)
@@ -190,6 +191,33 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(audio)))
         self.end_headers()
         self.wfile.write(audio)
+
+    def do_DELETE(self) -> None:
+        # DELETE /2010-04-01/Accounts/{AccountSid}/Recordings/{Sid}.json (DeleteRecording): 204, or 404 if unknown.
+        self.fake.requests += 1
+        path = urlparse(self.path).path
+        account_sid, _, name = path[len(API) :].partition("/Recordings/")
+        if not path.startswith(API) or not name.endswith(".json"):
+            self._send(404, _error(404, 20404, "The requested resource was not found"))
+            return
+        if not self._authorised(account_sid):
+            self._send(401, _error(401, 20003, "Authenticate"))
+            return
+        failure = self.fake._next_failure()
+        if failure is not None:
+            self._send(failure.status, _error(failure.status, failure.code, failure.message))
+            return
+        sid = name.removesuffix(".json")
+        with self.fake.lock:
+            audio = self.fake.recordings.pop(sid, None)
+            if audio is not None:
+                self.fake.deleted_recordings.append(sid)
+        if audio is None:
+            self._send(404, _error(404, 20404, f"The requested resource /Recordings/{sid}.json was not found"))
+            return
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_POST(self) -> None:
         self.fake.requests += 1

@@ -50,6 +50,10 @@ class LookupFailed(RuntimeError):
     """The provider could not be asked whether a message already went out (down or unreachable)."""
 
 
+class DeleteFailed(RuntimeError):
+    """The provider did not delete (unreachable, or an error other than "no such resource"): try again later."""
+
+
 class Sender(Protocol):
     """A way to send one SMS."""
 
@@ -67,6 +71,10 @@ class Sender(Protocol):
 
     def find_call(self, to: str, since: datetime) -> str | None:
         """The provider id of a call already placed to `to` since `since`, if any."""
+
+    def delete_recording(self, sid: str) -> bool:
+        """Delete a call recording: True when deleted, False when the provider no longer had it (DeleteFailed
+        otherwise)."""
 
 
 class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
@@ -178,6 +186,18 @@ class TwilioSender:
             raise LookupFailed(type(exc).__name__) from exc
         return str(calls[0].sid) if calls else None
 
+    def delete_recording(self, sid: str) -> bool:
+        """DELETE the Recording resource; a 404 means it is already gone (deleted by hand, or an earlier attempt)."""
+        try:
+            self.client.recordings(sid).delete()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return False
+            raise DeleteFailed(f"Twilio answered {exc.status} ({exc.code})") from exc
+        except (TwilioException, requests.RequestException, OSError) as exc:
+            raise DeleteFailed(type(exc).__name__) from exc
+        return True
+
 
 class ConsoleSender:
     """Development without Twilio: logs that a message would go out (the simulator shows the outbox)."""
@@ -208,6 +228,11 @@ class ConsoleSender:
     def find_call(self, to: str, since: datetime) -> str | None:
         """Nothing was really placed."""
         return None
+
+    def delete_recording(self, sid: str) -> bool:
+        """Nothing is held at a provider (the simulator's recordings are made up)."""
+        log.info("console backend: recording %s not deleted at Twilio (no Twilio credentials)", sid)
+        return True
 
 
 def make_sender(settings: Settings) -> Sender:

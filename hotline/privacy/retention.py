@@ -28,6 +28,7 @@ from hotline.models import (
     OutboundStatus,
     RateEvent,
 )
+from hotline.voice.recordings import forget_recording
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +174,8 @@ def unlink_complainants(session: Session, before: datetime, now: datetime, batch
 
 
 def redact_complaints(session: Session, before: datetime, now: datetime, batch: int = COMPLAINT_BATCH) -> int:
-    """Complaints decided before `before` lose their text, recording, answers' texts and notes; the record of
-    what, where, when and how it was decided stays for statistics and audits."""
+    """Complaints decided before `before` lose their text, recording (queued for deletion at Twilio), answers'
+    texts and notes; the record of what, where, when and how it was decided stays for statistics and audits."""
     conditions = [
         or_(col(Complaint.text) != "", col(Complaint.recording_sid).is_not(None)),
         *_decided_before(before),
@@ -182,6 +183,9 @@ def redact_complaints(session: Session, before: datetime, now: datetime, batch: 
 
     def apply(ids: list[int]) -> None:
         detach_complaints(session, ids)
+        recorded = select(Complaint.recording_sid).where(col(Complaint.id).in_(ids))
+        for sid in session.exec(recorded.where(col(Complaint.recording_sid).is_not(None))):
+            forget_recording(session, sid or "", "retention", now)  # the voice goes from Twilio too
         session.execute(
             update(Complaint).where(col(Complaint.id).in_(ids)).values(text="", recording_sid=None, recording_url=None)
         )

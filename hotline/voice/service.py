@@ -31,6 +31,7 @@ from hotline.models import (
 )
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
 from hotline.sms.service import get_or_create_contact
+from hotline.voice.recordings import forget_recording
 from hotline.webhooks import twilio_sid
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,7 @@ def file_recording(session: Session, ctx: Context, report: RecordingReport, now:
     if existing is not None:
         return RecordedComplaint(existing, voice_pin(ctx.settings, report.sid) if existing.anonymous else None)
     if report.seconds <= MIN_RECORDING_SECONDS:
+        forget_recording(session, report.sid, "too short", now)  # nothing to keep: no voice left at Twilio either
         return None
     contact = session.get(Contact, report.contact_id) if report.contact_id else None
     if contact is None and not report.anonymous:

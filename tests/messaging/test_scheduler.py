@@ -64,5 +64,6 @@ def test_every_periodic_job_is_registered(settings: Settings) -> None:
         "escalate",
         "plan_reminders",
         "forget_login_failures",
+        "delete_old_recordings",
         "apply_retention",
     }
