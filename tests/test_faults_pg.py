@@ -9,6 +9,7 @@ import logging
 import random
 import secrets
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -80,6 +81,30 @@ def test_database_outage_is_a_clean_503(settings: Settings, caplog: pytest.LogCa
     assert [r.getMessage() for r in warnings] == ["database unavailable, answered 503: OperationalError"]
     assert not any(r.exc_info for r in caplog.records)
     assert "секретный" not in caplog.text and "INSERT" not in caplog.text
+
+
+def test_a_database_host_that_never_answers_is_a_503_before_twilio_gives_up(settings: Settings) -> None:
+    """A partition or a hung server: the TCP connection opens but nothing answers. connect_timeout (5 s) turns that
+    into a 503 well inside Twilio's 15 s, instead of a request held until Twilio gives up (any backend runs this)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel completes the handshake; nobody ever reads or writes
+        port = silent.getsockname()[1]
+        hung = settings.model_copy(
+            update={
+                "database_url": f"postgresql+psycopg://postgres@127.0.0.1:{port}/hotline",
+                "migrate_on_start": False,
+            }
+        )
+        form = {"MessageSid": "SM" + secrets.token_hex(16), "From": "+996555123456", "To": "+996312900900"}
+        form["Body"] = "HELP"
+        signature = sign(hung, hung.public_url + "/twilio/sms", form)
+        with TestClient(create_app(hung), raise_server_exceptions=False) as client:
+            started = time.monotonic()
+            response = client.post("/twilio/sms", data=form, headers={"X-Twilio-Signature": signature})
+            elapsed = time.monotonic() - started
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    assert 4 < elapsed < 12, f"answered after {elapsed:.1f} s"
 
 
 def received(twilio: FakeServer, count: int) -> Callable[[], bool]:
