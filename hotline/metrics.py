@@ -28,13 +28,11 @@ from sqlmodel import Session, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline.logs import REQUEST_ID
-from hotline.models import OutboundMessage, OutboundStatus, Purpose, VoiceCall, utcnow
+from hotline.models import CallDirection, OutboundMessage, OutboundStatus, Purpose, VoiceCall, utcnow
 from hotline.voice.recordings import waiting_deletions
 
 router = APIRouter()
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-# inbound and answered: the menu served the call; rejected: a missed call, to be called back; callback: ours, answered.
-VOICE_DIRECTIONS = ("inbound", "answered", "rejected", "callback")
 if os.environ.get(MULTIPROC_ENV):
     # prometheus_client opens its files there as soon as a metric is made (just below): the folder must exist.
     Path(os.environ[MULTIPROC_ENV]).mkdir(parents=True, exist_ok=True)
@@ -173,10 +171,10 @@ class DatabaseCollector(Collector):
         )
         by_direction = GaugeMetricFamily(
             "hotline_voice_calls_last_day",
-            "Calls started in the last 24 hours by direction (hotline.voice: VoiceCall.direction)",
+            "Calls started in the last 24 hours by direction (hotline.models.CallDirection)",
             labels=["direction"],
         )
-        for direction in sorted(set(VOICE_DIRECTIONS) | set(calls)):
+        for direction in sorted({d.value for d in CallDirection} | set(calls)):
             by_direction.add_metric([direction], float(calls.get(direction, 0)))
         yield by_direction
         yield GaugeMetricFamily(

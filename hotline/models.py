@@ -437,12 +437,21 @@ class Volunteer(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow)
 
 
+class CallDirection(StrEnum):
+    """How a call on the voice line went (VoiceCall.direction; /metrics reports each, zero or not)."""
+
+    INBOUND = "inbound"  # a family called and the menu served it
+    ANSWERED = "answered"  # a family called, no callback was possible, so the menu served it
+    REJECTED = "rejected"  # a missed call, rejected so it costs nothing; a callback follows
+    CALLBACK = "callback"  # our call back, answered
+
+
 class VoiceCall(SQLModel, table=True):
     """One call on the voice line, for the dashboard: never the number (an anonymous complaint may be in it)."""
 
     id: int | None = Field(default=None, primary_key=True)
     call_sid: str = Field(max_length=64, unique=True)
-    direction: str = Field(max_length=16)  # inbound, callback, or rejected (a missed call answered by a callback)
+    direction: CallDirection = Field(sa_type=sa.String(16))
     language: str | None = Field(default=None, max_length=2)
     # The choices made, in order: "main:1", "benefits:2", "complaint:anonymous", ... (a replayed request adds none).
     menu_path: list[str] = Field(default_factory=list, sa_type=sa.JSON)
@@ -454,8 +463,9 @@ class VoiceCall(SQLModel, table=True):
 
 class RecordingDeletion(SQLModel, table=True):
     """A recording to delete at Twilio (a hang-up at the beep, or a complaint past its text period). Written in the
-    transaction that lets go of the recording and kept until Twilio confirms, so the caller's voice never stays in
-    the Twilio account because one attempt failed. Only the SID: it names no one."""
+    transaction that lets go of the recording and removed once Twilio confirms, so the caller's voice never stays in
+    the Twilio account because one attempt failed, and the table holds only what still waits. Only the SID: it
+    names no one."""
 
     __tablename__ = "recording_deletion"
 
@@ -466,4 +476,3 @@ class RecordingDeletion(SQLModel, table=True):
     due_at: datetime = _ts(default_factory=utcnow, index=True)
     attempts: int = 0
     last_error: str = Field(default="", max_length=255)
-    deleted_at: datetime | None = _ts(default=None)

@@ -17,6 +17,7 @@ from hotline.config import Settings, get_settings
 from hotline.context import Context, build_context
 from hotline.db import get_engine
 from hotline.main import create_app
+from tests.fake_twilio import FakeServer, FakeTwilio, fake_twilio_server, running_fake_twilio
 from tests.support import throwaway_database
 
 PUBLIC_URL = "https://hotline.example.org"
@@ -90,6 +91,20 @@ def client(settings: Settings) -> Iterator[TestClient]:
     """The app over HTTP (lifespan run: migrations on start)."""
     with TestClient(create_app(settings), base_url="http://internal:8000") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def fake(settings: Settings) -> Iterator[FakeTwilio]:
+    """A fake Twilio on a local port, with the test account's credentials (point twilio_api_url at fake.url)."""
+    with running_fake_twilio(settings.twilio_account_sid, settings.twilio_auth_token) as server:
+        yield server
+
+
+@pytest.fixture
+def twilio(settings: Settings) -> Iterator[FakeServer]:
+    """A fake Twilio that the test can take down and bring back (.stop(), .start()); .fake holds its state."""
+    with fake_twilio_server(settings.twilio_account_sid, settings.twilio_auth_token) as server:
+        yield server
 
 
 @pytest.fixture

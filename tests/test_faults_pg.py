@@ -43,18 +43,12 @@ from tests.cluster import (
     unsent,
     wait_for,
 )
-from tests.fake_twilio import FakeServer, fake_twilio_server
+from tests.fake_twilio import FakeServer
 from tests.messaging.test_faults import fill_outbox
 
 DEADLINE_SECONDS = 90
 PG_DOWN_SECONDS = 2.0  # short: other tests share this server
 RECOVERY_LIMIT_SECONDS = 10.0
-
-
-@pytest.fixture
-def twilio(settings: Settings) -> Iterator[FakeServer]:
-    with fake_twilio_server(settings.twilio_account_sid, settings.twilio_auth_token) as server:
-        yield server
 
 
 def test_database_outage_is_a_clean_503(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:

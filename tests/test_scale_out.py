@@ -9,7 +9,6 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from tests.cluster import (
     unsent,
     wait_for,
 )
-from tests.fake_twilio import FakeServer, fake_twilio_server
+from tests.fake_twilio import FakeServer
 
 DEADLINE_SECONDS = 120
 HOUSEHOLDS = 300
@@ -44,12 +43,6 @@ NAMED, ANONYMOUS, BROWSING = 40, 20, 60  # phones texting in, by what they do
 REPEAT_SHARE = 0.25  # of inbound messages Twilio posts twice at once (its retry after a slow answer)
 SENT = re.compile(r"dispatch: DispatchReport\(claimed=\d+, sent=(\d+)")
 MARKER = "проверка-масштаба"  # in every complaint text: must never reach a log line
-
-
-@pytest.fixture
-def twilio(settings: Settings) -> Iterator[FakeServer]:
-    with fake_twilio_server(settings.twilio_account_sid, settings.twilio_auth_token) as server:
-        yield server
 
 
 def add_volunteers(engine: Engine, ctx: Context, municipality: str) -> None:

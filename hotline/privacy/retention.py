@@ -184,7 +184,7 @@ def redact_complaints(session: Session, before: datetime, now: datetime, batch: 
     def apply(ids: list[int]) -> None:
         detach_complaints(session, ids)
         recorded = select(Complaint.recording_sid).where(col(Complaint.id).in_(ids))
-        for sid in session.exec(recorded.where(col(Complaint.recording_sid).is_not(None))):
+        for sid in list(session.exec(recorded.where(col(Complaint.recording_sid).is_not(None)))):
             forget_recording(session, sid or "", "retention", now)  # the voice goes from Twilio too
         session.execute(
             update(Complaint).where(col(Complaint.id).in_(ids)).values(text="", recording_sid=None, recording_url=None)

@@ -18,7 +18,7 @@ from hotline.complaints import service as complaints
 from hotline.complaints.places import get_gazetteer
 from hotline.complaints.reference import is_valid_reference
 from hotline.context import Context
-from hotline.models import Complaint, Contact, VoiceCall, parse_int
+from hotline.models import CallDirection, Complaint, Contact, VoiceCall, parse_int
 from hotline.voice.prompts import (
     BENEFIT_PARTS,
     DANGER_KINDS,
@@ -160,14 +160,14 @@ class Ivr:
     def start(self) -> VoiceResponse:
         """A new call: a missed call to call back, or the greeting and the language or main menu."""
         settings = self.ctx.settings
-        if not self.caller.callback and settings.voice_callback and self.record.direction != "answered":
+        if not self.caller.callback and settings.voice_callback and self.record.direction != CallDirection.ANSWERED:
             if request_callback(self.session, self.ctx, self.caller, self.now):
-                self.record.direction = "rejected"
+                self.record.direction = CallDirection.REJECTED
                 self.session.add(self.record)
                 response = VoiceResponse()
                 response.reject(reason="busy")  # not answered: the caller pays nothing
                 return response
-            self.record.direction = "answered"  # no callback possible: serve the call as it is
+            self.record.direction = CallDirection.ANSWERED  # no callback possible: serve the call as it is
         contact = self.contact
         known = contact.voice_language if contact is not None else None
         self.lang = known if known in VOICE_LANGUAGES else None

@@ -56,7 +56,7 @@ def delete_recordings(session: Session, sender: Sender, now: datetime, batch: in
     with write_lock(session.get_bind()):  # type: ignore[arg-type]
         query = (
             select(RecordingDeletion)
-            .where(col(RecordingDeletion.deleted_at).is_(None), col(RecordingDeletion.due_at) <= now)
+            .where(col(RecordingDeletion.due_at) <= now)
             .order_by(col(RecordingDeletion.due_at), col(RecordingDeletion.id))
             .limit(batch)
             .with_for_update(skip_locked=True)
@@ -77,17 +77,16 @@ def delete_recordings(session: Session, sender: Sender, now: datetime, batch: in
             report.failed += 1
             log.warning("recording %s: Twilio did not delete it (%s); next try %s", row.recording_sid, exc, row.due_at)
         else:
-            row.deleted_at = now
-            row.last_error = "" if deleted else "already gone"
+            # Confirmed (a 404: deleted by hand, or by an attempt whose answer was lost): nothing left to do.
+            log.info("recording %s: %s at Twilio", row.recording_sid, "deleted" if deleted else "already gone")
             report.deleted += deleted
             report.already_gone += not deleted
+            session.delete(row)
         with write_lock(session.get_bind()):  # type: ignore[arg-type]
-            session.add(row)
             session.commit()
     return report
 
 
 def waiting_deletions(session: Session) -> int:
     """Recordings queued for deletion and not yet confirmed (for /metrics)."""
-    query = select(func.count()).select_from(RecordingDeletion).where(col(RecordingDeletion.deleted_at).is_(None))
-    return int(session.exec(query).one())
+    return int(session.exec(select(func.count()).select_from(RecordingDeletion)).one())

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from hotline.admin.dashboard import Bar
-from hotline.models import VoiceCall
+from hotline.models import CallDirection, VoiceCall
 
 MAX_CALL_ROWS = 200_000  # beyond this the figures describe the newest calls of the period
 
@@ -42,7 +42,7 @@ def voice_figures(session: Session, day_from: date, day_to: date, tz: ZoneInfo) 
     durations: list[int] = []
     rejected = 0
     for started, direction, path, seconds in rows:
-        if direction == "rejected":
+        if direction == CallDirection.REJECTED:
             rejected += 1  # a missed call: the callback is the call that counts
             continue
         per_day[started.astimezone(tz).date().isoformat()] += 1

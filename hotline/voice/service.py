@@ -20,6 +20,7 @@ from hotline.context import Context
 from hotline.messaging.outbox import enqueue, quiet_hours_end
 from hotline.messaging.sender import TWILIO_API
 from hotline.models import (
+    CallDirection,
     Channel,
     Complaint,
     Contact,
@@ -66,7 +67,7 @@ def call_record(session: Session, caller: Caller, now: datetime) -> VoiceCall:
     if record is None:
         record = VoiceCall(
             call_sid=caller.call_sid,
-            direction="callback" if caller.callback else "inbound",
+            direction=CallDirection.CALLBACK if caller.callback else CallDirection.INBOUND,
             menu_path=[],
             started_at=now,
             updated_at=now,

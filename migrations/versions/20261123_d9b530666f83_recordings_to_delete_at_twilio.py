@@ -1,7 +1,7 @@
 """recordings to delete at Twilio
 
 A recording the hotline lets go of (a hang-up at the beep, a complaint past its text period) is queued here
-until Twilio confirms its deletion, so the caller's voice does not stay in the Twilio account.
+until Twilio confirms its deletion (then the row goes), so the caller's voice does not stay in the Twilio account.
 
 Revision ID: d9b530666f83
 Revises: c8d2eb4e9068
@@ -32,7 +32,6 @@ def upgrade() -> None:
     sa.Column('due_at', hotline.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-    sa.Column('deleted_at', hotline.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('recording_sid')
     )

@@ -17,21 +17,15 @@ from hotline.complaints.service import Recording, file_complaint
 from hotline.config import Settings
 from hotline.context import Context, build_context
 from hotline.main import create_app
-from hotline.models import AuditEntry, Complaint, Jurisdiction, Role, StaffUser, VoiceCall, utcnow
+from hotline.models import AuditEntry, CallDirection, Complaint, Jurisdiction, Role, StaffUser, VoiceCall, utcnow
 from hotline.sms.service import get_or_create_contact
 from tests.admin.conftest import PASSWORD, log_in, make_staff
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
 from tests.conftest import make_settings
-from tests.fake_twilio import FakeTwilio, running_fake_twilio
+from tests.fake_twilio import FakeTwilio
 from tests.support import free_port
 
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + secrets.token_bytes(4096)
-
-
-@pytest.fixture
-def fake(settings: Settings) -> Iterator[FakeTwilio]:
-    with running_fake_twilio(settings.twilio_account_sid, settings.twilio_auth_token) as server:
-        yield server
 
 
 @pytest.fixture
@@ -110,9 +104,14 @@ def test_dashboard_counts_calls_per_day_and_menu_choices(
     paths = [["lang:ru", "main:benefits"], ["main:complaint", "complaint:recorded"], ["main:benefits"], []]
     for path in paths:
         session.add(
-            VoiceCall(call_sid="CA" + secrets.token_hex(16), direction="inbound", menu_path=path, duration_seconds=60)
+            VoiceCall(
+                call_sid="CA" + secrets.token_hex(16),
+                direction=CallDirection.INBOUND,
+                menu_path=path,
+                duration_seconds=60,
+            )
         )
-    session.add(VoiceCall(call_sid="CA" + secrets.token_hex(16), direction="rejected", menu_path=[]))
+    session.add(VoiceCall(call_sid="CA" + secrets.token_hex(16), direction=CallDirection.REJECTED, menu_path=[]))
     session.commit()
     log_in(app_client, "batken.super")
     week = (today - timedelta(days=6)).isoformat()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,17 +15,11 @@ from hotline.messaging import outbox
 from hotline.messaging.dispatcher import DispatchReport, RateLimiter, claim, dispatch_once
 from hotline.messaging.sender import TwilioSender
 from hotline.models import Contact, OutboundMessage, Purpose, utcnow
-from tests.fake_twilio import FakeTwilio, running_fake_twilio
+from tests.fake_twilio import FakeTwilio
 
 PHONE = "+996555123456"
 # 10:00 in Bishkek (UTC+6): outside quiet hours.
 MORNING = datetime.fromisoformat("2026-11-20T04:00:00+00:00")
-
-
-@pytest.fixture
-def fake(settings: Settings) -> Iterator[FakeTwilio]:
-    with running_fake_twilio(settings.twilio_account_sid, settings.twilio_auth_token) as server:
-        yield server
 
 
 @pytest.fixture

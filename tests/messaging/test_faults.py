@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,16 +22,10 @@ from hotline.messaging import outbox
 from hotline.messaging.dispatcher import RateLimiter, dispatch_once
 from hotline.messaging.sender import TwilioSender
 from hotline.models import Contact, OutboundMessage, Purpose, utcnow
-from tests.fake_twilio import FakeTwilio, running_fake_twilio
+from tests.fake_twilio import FakeTwilio
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_SECONDS = 90
-
-
-@pytest.fixture
-def fake(settings: Settings) -> Iterator[FakeTwilio]:
-    with running_fake_twilio(settings.twilio_account_sid, settings.twilio_auth_token) as server:
-        yield server
 
 
 def fill_outbox(session: Session, ctx: Context, count: int) -> None:

@@ -19,17 +19,11 @@ from hotline.messaging.sender import TwilioSender
 from hotline.models import Channel, OutboundMessage, OutboundStatus, Purpose, VoiceCall, utcnow
 from hotline.voice.service import Caller, request_callback
 from tests.factories import PHONE, post_form
-from tests.fake_twilio import FakeTwilio, running_fake_twilio
+from tests.fake_twilio import FakeTwilio
 from tests.voice.phone import Phone, call_sid
 
 MORNING = datetime.fromisoformat("2026-11-20T04:00:00+00:00")  # 10:00 in Bishkek
 LATE_EVENING = datetime.fromisoformat("2026-11-20T17:00:00+00:00")  # 23:00 in Bishkek
-
-
-@pytest.fixture
-def fake(settings: Settings) -> Iterator[FakeTwilio]:
-    with running_fake_twilio(settings.twilio_account_sid, settings.twilio_auth_token) as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the beep, a complaint past its text period. Twilio failing or unreachable delays
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -22,18 +21,12 @@ from hotline.sms.service import get_or_create_contact
 from hotline.voice.recordings import DeletionReport, delete_recordings
 from hotline.voice.service import RecordingUnavailable, fetch_recording
 from tests.factories import PHONE, post_form
-from tests.fake_twilio import FakeServer, fake_twilio_server
+from tests.fake_twilio import FakeServer
 from tests.voice.phone import Phone
 from tests.voice.test_complaints_by_phone import recording_sid, start_complaint
 
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + secrets.token_bytes(512)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def twilio(settings: Settings) -> Iterator[FakeServer]:
-    with fake_twilio_server(settings.twilio_account_sid, settings.twilio_auth_token) as server:
-        yield server
 
 
 @pytest.fixture
@@ -73,6 +66,17 @@ def decided_voice_complaint(session: Session, ctx: Context, twilio: FakeServer, 
     return sid
 
 
+def hang_up_at_the_beep(client: TestClient, settings: Settings, twilio: FakeServer | None, identity: str = "1") -> str:
+    """A caller hangs up a second or two into the recording (held by the fake Twilio unless it is None); its SID."""
+    sid = recording_sid()
+    if twilio is not None:
+        twilio.fake.recordings[sid] = MP3
+    phone = Phone(client, settings)
+    start_complaint(phone, identity=identity)
+    phone.finish_recording(sid, seconds=2, digits="hangup")
+    return sid
+
+
 def test_a_hang_up_at_the_beep_leaves_no_recording_at_twilio(
     voice_client: TestClient, voice_settings: Settings, twilio: FakeServer, at_twilio: Settings, session: Session
 ) -> None:
@@ -88,7 +92,7 @@ def test_a_hang_up_at_the_beep_leaves_no_recording_at_twilio(
         path = callback.removeprefix(voice_settings.public_url)
         assert post_form(voice_client, voice_settings, fields, path=path).status_code == 204
     (queued,) = session.exec(select(RecordingDeletion)).all()
-    assert queued.recording_sid == sid and queued.reason == "too short" and queued.deleted_at is None
+    assert queued.recording_sid == sid and queued.reason == "too short" and queued.attempts == 0
     assert held_by_twilio(at_twilio, sid)
 
     report = delete_recordings(session, TwilioSender(at_twilio), utcnow())
@@ -96,7 +100,7 @@ def test_a_hang_up_at_the_beep_leaves_no_recording_at_twilio(
     assert report == DeletionReport(deleted=1)
     assert twilio.fake.deleted_recordings == [sid] and not held_by_twilio(at_twilio, sid)
     session.expire_all()
-    assert session.exec(select(RecordingDeletion)).one().deleted_at is not None
+    assert session.exec(select(RecordingDeletion)).all() == [], "confirmed: nothing left waiting"
     requests = twilio.fake.requests
     assert delete_recordings(session, TwilioSender(at_twilio), utcnow() + DAY) == DeletionReport()
     assert twilio.fake.requests == requests, "a confirmed deletion is never asked for again"
@@ -116,17 +120,14 @@ def test_a_complaint_past_its_text_period_loses_its_recording_at_twilio(
     assert twilio.fake.deleted_recordings == [old]
     assert not held_by_twilio(at_twilio, old) and held_by_twilio(at_twilio, recent)
     assert enforce_retention(session, ctx, now + DAY).texts == 0  # nothing queued twice
-    assert [d.recording_sid for d in session.exec(select(RecordingDeletion))] == [old]
+    assert delete_recordings(session, TwilioSender(at_twilio), now + DAY) == DeletionReport()
+    assert twilio.fake.deleted_recordings == [old]
 
 
 def test_twilio_failing_or_unreachable_delays_the_deletion_and_never_loses_it(
     voice_client: TestClient, voice_settings: Settings, twilio: FakeServer, at_twilio: Settings, session: Session
 ) -> None:
-    sid = recording_sid()
-    twilio.fake.recordings[sid] = MP3
-    phone = Phone(voice_client, voice_settings)
-    start_complaint(phone, identity="2")
-    phone.finish_recording(sid, seconds=1, digits="hangup")
+    sid = hang_up_at_the_beep(voice_client, voice_settings, twilio, identity="2")
     sender = TwilioSender(at_twilio, timeout=2.0)
     now = utcnow()
 
@@ -134,7 +135,7 @@ def test_twilio_failing_or_unreachable_delays_the_deletion_and_never_loses_it(
     assert delete_recordings(session, sender, now) == DeletionReport(failed=1)
     session.expire_all()
     row = session.exec(select(RecordingDeletion)).one()
-    assert row.deleted_at is None and row.attempts == 1 and "503" in row.last_error
+    assert row.attempts == 1 and "503" in row.last_error
     assert row.due_at > now, "not tried again at once"
     assert delete_recordings(session, sender, now + timedelta(minutes=5)) == DeletionReport()
 
@@ -143,7 +144,7 @@ def test_twilio_failing_or_unreachable_delays_the_deletion_and_never_loses_it(
     assert delete_recordings(session, sender, now + DAY) == DeletionReport(failed=1)
     session.expire_all()
     row = session.exec(select(RecordingDeletion)).one()
-    assert row.attempts == 2 and row.deleted_at is None and row.last_error == "ConnectionError"
+    assert row.attempts == 2 and row.last_error == "ConnectionError"
 
     twilio.start()
     assert held_by_twilio(at_twilio, sid)
@@ -154,24 +155,17 @@ def test_twilio_failing_or_unreachable_delays_the_deletion_and_never_loses_it(
 def test_a_recording_already_gone_at_twilio_counts_as_deleted(
     voice_client: TestClient, voice_settings: Settings, at_twilio: Settings, session: Session
 ) -> None:
-    phone = Phone(voice_client, voice_settings)
-    start_complaint(phone, identity="1")
-    phone.finish_recording(recording_sid(), seconds=2, digits="hangup")  # deleted by hand in the console: 404
+    hang_up_at_the_beep(voice_client, voice_settings, None)  # Twilio no longer has it (deleted in the console)
 
     assert delete_recordings(session, TwilioSender(at_twilio), utcnow()) == DeletionReport(already_gone=1)
     session.expire_all()
-    row = session.exec(select(RecordingDeletion)).one()
-    assert row.deleted_at is not None and row.last_error == "already gone"
+    assert session.exec(select(RecordingDeletion)).all() == []
 
 
 def test_a_second_scheduler_does_not_delete_what_the_first_is_deleting(
     voice_client: TestClient, voice_settings: Settings, twilio: FakeServer, at_twilio: Settings, session: Session
 ) -> None:
-    sid = recording_sid()
-    twilio.fake.recordings[sid] = MP3
-    phone = Phone(voice_client, voice_settings)
-    start_complaint(phone, identity="1")
-    phone.finish_recording(sid, seconds=2, digits="hangup")
+    sid = hang_up_at_the_beep(voice_client, voice_settings, twilio)
     second_runs: list[DeletionReport] = []
 
     class SlowTwilio(TwilioSender):
@@ -194,9 +188,7 @@ def test_the_metric_shows_recordings_waiting_to_be_deleted(
         return next(line for line in lines if line.startswith("hotline_recordings_to_delete "))
 
     assert waiting() == "hotline_recordings_to_delete 0.0"
-    phone = Phone(voice_client, voice_settings)
-    start_complaint(phone, identity="1")
-    phone.finish_recording(recording_sid(), seconds=2, digits="hangup")
+    hang_up_at_the_beep(voice_client, voice_settings, None)
     assert waiting() == "hotline_recordings_to_delete 1.0"
     delete_recordings(session, TwilioSender(at_twilio), utcnow())
     assert waiting() == "hotline_recordings_to_delete 0.0"
