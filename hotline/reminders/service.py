@@ -414,8 +414,10 @@ def _candidates(session: Session, day: date, schedule: tuple[Scheduled, ...], tz
         if key not in due_on:
             due_on[key] = message.due_on(due_date, birth_date)
         due = due_on[key]
-        # Not before the enrolment: a late enrolment starts at its current stage, with no catch-up.
-        if due is not None and max(first, created_at.astimezone(tz).date()) <= due <= day:
+        # A new enrolment gets what the planner would still send after an outage: the message of its current stage
+        # if it fell due in the window (a 9-month message clipped to 28 Feb goes to a child enrolled on 1 Mar), never
+        # an older one; the weekly limit and the newborn rule then leave one message, so there is no catch-up burst.
+        if due is not None and first <= due <= day and created_at.astimezone(tz).date() <= day:
             found.append(_Candidate(household_id, enrolment_id, birth_date, message, order))
     if postgres:
         session.execute(sa.text("SELECT set_config('jit', :jit, true)"), {"jit": jit})

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from dateutil.relativedelta import relativedelta
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from hotline.context import Context
@@ -12,6 +14,7 @@ from hotline.models import Contact, EnrolmentKind, Household, OutboundMessage, P
 from hotline.reminders.schedule import get_schedule
 from hotline.reminders.service import EnrolmentError, due_date_from_month, enrol, household_of, plan_day
 from hotline.sms.service import get_or_create_contact
+from tests.cluster import populate
 
 START = date(2027, 1, 4)  # a Monday
 
@@ -183,3 +186,87 @@ def test_pregnancy_past_due_asks_once_then_pauses(session: Session, ctx: Context
 def test_reminders_fit_two_segments_in_every_language(ctx: Context) -> None:
     for language in ("ky", "ru", "uz", "en"):
         assert ctx.texts.render("reminders/ask_born", language).count.segments <= 2
+
+
+# Days on which month arithmetic clips: a monthly message due on the 29th-31st of a longer month lands on the last
+# day of a shorter one, and the day before a month's end has no anchor that falls due exactly on it.
+MONTH_ENDS = [
+    date(2027, 2, 28),
+    date(2028, 2, 28),
+    date(2028, 2, 29),
+    date(2027, 3, 1),
+    date(2027, 3, 29),
+    date(2027, 3, 30),
+    date(2027, 3, 31),
+    date(2027, 4, 30),
+    date(2027, 11, 29),
+    date(2027, 12, 31),
+]
+
+
+@pytest.mark.parametrize("day", MONTH_ENDS, ids=str)
+def test_a_population_enrolled_at_a_month_end_gets_one_reminder_each_that_day(
+    engine: Engine, session: Session, ctx: Context, day: date
+) -> None:
+    # The scale-out and fault tests enrol this population today and wait for one reminder per household: it must
+    # hold on every day of the month, so it is tried here on the days where it used to fail.
+    populate(engine, ctx, 60, at(ctx, day, 7))
+    plan_day(session, ctx, day, at(ctx, day, 8))
+    session.commit()
+    decided = session.exec(select(ReminderPlanned)).all()
+    assert len(decided) == 60 and all(r.outbound_key for r in decided)
+    assert len(session.exec(select(OutboundMessage)).all()) == 60
+
+
+def test_a_child_enrolled_a_day_after_its_clipped_monthly_message_still_gets_it(session: Session, ctx: Context) -> None:
+    # Born 31 May 2026: the 9-month message falls due on 28 Feb 2027 (there is no 31 Feb). Enrolled on 1 Mar, the
+    # family gets it that day rather than waiting a month for its first reminder; the next one is on 31 Mar.
+    household = session.get(Household, new_household(session, ctx))
+    assert household is not None
+    enrol(
+        session,
+        household,
+        EnrolmentKind.CHILD,
+        at(ctx, date(2027, 3, 1)),
+        date(2027, 3, 1),
+        birth_date=date(2026, 5, 31),
+    )
+    session.commit()
+    run(session, ctx, date(2027, 3, 1), date(2027, 5, 31))
+    days = session.exec(select(ReminderPlanned.code, ReminderPlanned.day).order_by(col(ReminderPlanned.day))).all()
+    assert [tuple(d) for d in days] == [
+        ("child-m9", date(2027, 3, 1)),
+        ("child-m10", date(2027, 3, 31)),
+        ("child-m11", date(2027, 4, 30)),
+        ("vacc-m12", date(2027, 5, 31)),
+        ("child-m12", date(2027, 5, 31)),
+    ]
+
+
+def test_a_message_that_fell_due_before_the_window_is_never_sent_to_a_new_enrolment(
+    session: Session, ctx: Context
+) -> None:
+    # Enrolled 7 days after the 9-month message: outside the planner's window, so nothing until the 10-month one.
+    household = session.get(Household, new_household(session, ctx))
+    assert household is not None
+    enrolled = date(2027, 3, 7)
+    enrol(session, household, EnrolmentKind.CHILD, at(ctx, enrolled), enrolled, birth_date=date(2026, 5, 31))
+    session.commit()
+    run(session, ctx, enrolled, date(2027, 3, 31))
+    assert sent_codes(session) == ["child-m10"]
+
+
+@pytest.mark.parametrize("born", [date(2027, 1, 31), date(2028, 1, 29), date(2027, 8, 30), date(2027, 3, 31)], ids=str)
+def test_every_monthly_message_of_a_month_end_birthday_goes_once_on_its_clipped_day(
+    session: Session, ctx: Context, born: date
+) -> None:
+    household = session.get(Household, new_household(session, ctx))
+    assert household is not None
+    enrol(session, household, EnrolmentKind.CHILD, at(ctx, born), born, birth_date=born)
+    session.commit()
+    run(session, ctx, born + timedelta(days=60), born + relativedelta(months=14))
+    planned = session.exec(select(ReminderPlanned).where(col(ReminderPlanned.code).like("child-m%"))).all()
+    by_code = {r.code: r.day for r in planned}
+    assert len(by_code) == len(planned)  # never twice
+    for month in range(3, 14):
+        assert by_code[f"child-m{month}"] == born + relativedelta(months=month)  # 31 Jan + 1 month = 28 Feb
