@@ -27,11 +27,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from hotline.channels.twilio import TwilioSender
 from hotline.config import Settings
 from hotline.context import build_context
 from hotline.db import get_engine
 from hotline.messaging.dispatcher import RateLimiter, dispatch_once
-from hotline.messaging.sender import TwilioSender
 from hotline.models import Contact, OutboundMessage, utcnow
 from tests.support import free_port, throwaway_database
 

@@ -116,7 +116,7 @@ def sms(
 ) -> None:
     """Send TEXT through the signed webhook, as Twilio would, and print the reply."""
     from hotline.main import create_app
-    from hotline.sms.simulator import WebhookRejected, send_sms
+    from hotline.simulator.sms import WebhookRejected, send_sms
 
     settings = _settings()
 

@@ -29,6 +29,12 @@ SECRET_SETTINGS = (
     ("lookup_key", "HOTLINE_LOOKUP_KEY"),
     ("twilio_auth_token", "HOTLINE_TWILIO_AUTH_TOKEN"),
 )
+# A channel's own secrets, needed only when the channel is in use: (channel, field, variable, shortest length).
+CHANNEL_SECRETS = (
+    ("kannel", "kannel_secret", "HOTLINE_KANNEL_SECRET", 32),
+    ("android", "android_signing_key", "HOTLINE_ANDROID_SIGNING_KEY", 16),
+)
+CHANNELS = ("twilio", "kannel", "android")
 
 
 MAX_RETENTION_DAYS = 36_500  # a hundred years: "keep", without a special value that could be mistyped
@@ -88,6 +94,30 @@ class Settings(BaseSettings):
     # First wait before a temporary failure is retried; doubles each attempt, up to an hour.
     retry_backoff_seconds: float = Field(default=30.0, gt=0, le=3600)
     scheduler_in_process: bool = False
+    # Channels (issue #14, docs/CHANNELS.md): the transports in use, comma-separated (twilio, kannel, android).
+    channels: str = "twilio"
+    # Where reminders, officers' answers and alerts go; empty: back on the channel the phone last used (else the
+    # first channel). A direct answer always goes back on the channel the message came in on.
+    outbound_channel: str = ""
+    # The outbound channel's sender cannot receive replies (Twilio's alphanumeric sender ID): texts don't invite one.
+    outbound_one_way: bool = False
+    # The number families text is free to text (agreed with the operator): only then does HELP say so.
+    free_to_text: bool = False
+    # Kannel (a local operator's SMPP link): its sendsms interface, and how its sms-service calls us.
+    kannel_sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
+    kannel_username: str = ""
+    kannel_password: str = ""
+    kannel_secret: str = ""  # in the sms-service and dlr-url URLs: at least 32 random characters
+    kannel_allowed_ips: str = "127.0.0.1,::1"  # where Kannel's requests may come from (comma-separated)
+    kannel_from: str = ""  # the short number or sender the operator gave
+    kannel_smsc: str = ""  # an smsc-id to route through, when Kannel has several links
+    kannel_rate_segments_per_second: float = Field(default=10.0, gt=0)
+    # SMS Gateway for Android (a phone with a local SIM, for a pilot).
+    android_url: str = ""
+    android_username: str = ""
+    android_password: str = ""
+    android_signing_key: str = ""  # the app's webhook signing key
+    android_rate_segments_per_second: float = Field(default=0.5, gt=0)  # about 30 a minute
     max_request_bytes: int = Field(default=64 * 1024, ge=1024)
     # Voice line (issue #7): reject calls without charge to the caller and call back from the outbox.
     voice_callback: bool = False
@@ -150,6 +180,28 @@ class Settings(BaseSettings):
         """Secure cookies unless in development (plain http://127.0.0.1) or turned off explicitly."""
         return not self.development if self.cookie_secure is None else self.cookie_secure
 
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: str) -> str:
+        names = [name.strip().lower() for name in value.split(",") if name.strip()]
+        unknown = sorted(set(names) - set(CHANNELS))
+        if unknown or not names:
+            raise ValueError(f"channels are a comma-separated list of {', '.join(CHANNELS)} (got {value!r})")
+        return ",".join(dict.fromkeys(names))
+
+    @model_validator(mode="after")
+    def _outbound_is_in_use(self) -> Settings:
+        if self.outbound_channel and self.outbound_channel not in self.channel_list:
+            raise ValueError(
+                f"HOTLINE_OUTBOUND_CHANNEL={self.outbound_channel} is not in HOTLINE_CHANNELS={self.channels}"
+            )
+        return self
+
+    @property
+    def channel_list(self) -> tuple[str, ...]:
+        """The channels in use, the first being the default for outbound messages."""
+        return tuple(self.channels.split(","))
+
     def encryption_key_list(self) -> list[str]:
         """The Fernet keys, newest first."""
         return [k.strip() for k in self.encryption_keys.split(",") if k.strip()]
@@ -161,25 +213,42 @@ def _is_placeholder(value: str) -> bool:
 
 def _load_dev_secrets(path: Path) -> dict[str, str]:
     """Secrets generated once per development checkout, so the local database stays readable across starts."""
-    if path.exists():
-        loaded: dict[str, str] = json.loads(path.read_text())
-        return loaded
-    generated = {
+    fresh = {
         "secret_key": secrets.token_urlsafe(32),
         "encryption_keys": Fernet.generate_key().decode(),
         "lookup_key": secrets.token_urlsafe(32),
         "twilio_auth_token": secrets.token_hex(16),
+        "kannel_secret": secrets.token_urlsafe(32),
+        "android_signing_key": secrets.token_urlsafe(24),
     }
+    if path.exists():
+        loaded: dict[str, str] = json.loads(path.read_text())
+        if fresh.keys() <= loaded.keys():
+            return loaded
+        # A checkout from before a channel existed: keep its keys (the database stays readable), add the new ones.
+        generated = fresh | loaded
+        path.write_text(json.dumps(generated))
+        return generated
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump(generated, handle)
-    return generated
+        json.dump(fresh, handle)
+    return fresh
+
+
+def _required_secrets(settings: Settings) -> list[tuple[str, str]]:
+    # Twilio's token stays required: it signs the voice line and the simulator's requests even without Twilio SMS.
+    missing = [(field, env) for field, env in SECRET_SETTINGS if _is_placeholder(getattr(settings, field))]
+    for channel, field, env, length in CHANNEL_SECRETS:
+        value = getattr(settings, field)
+        if channel in settings.channel_list and (_is_placeholder(value) or len(value.strip()) < length):
+            missing.append((field, env))
+    return missing
 
 
 def resolve_secrets(settings: Settings) -> Settings:
     """Fill missing secrets in development; outside it, refuse missing or placeholder ones."""
-    missing = [(field, env) for field, env in SECRET_SETTINGS if _is_placeholder(getattr(settings, field))]
+    missing = _required_secrets(settings)
     if not missing:
         _check_encryption_keys(settings)
         return settings

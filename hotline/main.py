@@ -15,16 +15,16 @@ from hotline import health
 from hotline import metrics as metrics_routes
 from hotline.admin import oversight, web
 from hotline.admin import routes as admin_routes
+from hotline.channels import kannel, twilio
 from hotline.config import Settings, resolve_secrets
 from hotline.context import build_context
 from hotline.db import POOL_SIZE, get_engine, migrate
+from hotline.engine import handle_inbound
 from hotline.logs import RequestContext
-from hotline.messaging import routes as messaging_routes
 from hotline.metrics import WebhookMetrics, registry_for
 from hotline.reminders import routes as reminder_routes
 from hotline.scheduler import build_scheduler
-from hotline.sms import routes as sms_routes
-from hotline.sms import simulator
+from hotline.simulator import sms as simulator
 from hotline.voice import routes as voice_routes
 from hotline.voice import simulator as voice_simulator
 
@@ -63,8 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(WebhookMetrics)
     app.add_middleware(RequestContext)  # added last, so outermost: every log line of a request has its id
 
-    app.include_router(sms_routes.router)
-    app.include_router(messaging_routes.router)
+    # Every channel hands its messages to the one conversation engine. Twilio's routes stay on for the voice line
+    # and its signed callbacks; a channel's routes refuse requests while it is not in HOTLINE_CHANNELS.
+    app.include_router(twilio.routes(handle_inbound))
+    app.include_router(kannel.routes(handle_inbound))
     app.include_router(voice_routes.router)
     if settings.simulator_enabled:
         app.include_router(simulator.router)

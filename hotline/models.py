@@ -62,15 +62,19 @@ class Contact(SQLModel, table=True):
     # The language chosen on the phone line (issue #7): a caller chooses once, then hears the menu at once.
     voice_language: str | None = Field(default=None, max_length=2)
     opted_out_at: datetime | None = _ts(default=None, nullable=True)
+    # The channel (twilio, kannel, android) the phone last texted on: what the outbox sends it goes back that way.
+    last_channel: str | None = Field(default=None, max_length=16)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
 class InboundMessage(SQLModel, table=True):
-    """One SMS received through the webhook, with the reply it got (returned again for a repeated sid)."""
+    """One SMS received on a channel, with the reply it got (returned again for an id the channel repeats)."""
 
     id: int | None = Field(default=None, primary_key=True)
-    message_sid: str = Field(max_length=64, unique=True)
+    channel: str = Field(default="twilio", max_length=16)
+    # The transport's own id (Twilio's MessageSid, Kannel's message id, the Android app's id): unique per channel.
+    message_sid: str = Field(max_length=64)
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     # Set only when From was not a phone number (e.g. an operator's alphanumeric sender).
     unparsed_sender_encrypted: str | None = Field(default=None, sa_type=sa.Text)
@@ -82,6 +86,8 @@ class InboundMessage(SQLModel, table=True):
     # Set for messages that are part of a named complaint; anonymous ones are never linked and their body is blanked.
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
     replies: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+
+    __table_args__ = (sa.UniqueConstraint("channel", "message_sid", name="uq_inboundmessage_channel_sid"),)
 
 
 class Conversation(SQLModel, table=True):
@@ -319,6 +325,8 @@ class OutboundMessage(SQLModel, table=True):
     idempotency_key: str = Field(max_length=160, unique=True)
     purpose: Purpose = Field(sa_type=sa.String(24))
     channel: Channel = Field(default=Channel.SMS, sa_type=sa.String(8))
+    # Which configured channel sends it (twilio, kannel, android): each has its own sender, rate and reports.
+    transport: str = Field(default="twilio", max_length=16)
     priority: int = Field(index=True)  # lower goes first: answers before reminders
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     recipient_encrypted: str = Field(sa_type=sa.Text)
@@ -346,6 +354,21 @@ class OutboundMessage(SQLModel, table=True):
         sa.Index("ix_outboundmessage_lease", "status", "lease_until"),
         sa.Index("ix_outboundmessage_expiry", "status", "expires_at"),
     )
+
+
+class DeliveryReport(SQLModel, table=True):
+    """A delivery report that could not be applied when it came (its send not yet recorded, or an id we do not know):
+    kept, applied when the dispatcher records the send, and removed once applied. A report is never lost."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    transport: str = Field(max_length=16)
+    # The channel's id for the message: Twilio's SID, or for Kannel and Android our own outbox id they carry back.
+    reference: str = Field(max_length=64)
+    status: str = Field(max_length=16)  # mapped to OutboundStatus values
+    error_code: str | None = Field(default=None, max_length=16)
+    received_at: datetime = _ts(default_factory=utcnow)
+
+    __table_args__ = (sa.Index("ix_deliveryreport_reference", "transport", "reference"),)
 
 
 class SenderClock(SQLModel, table=True):

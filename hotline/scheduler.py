@@ -14,12 +14,13 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from hotline.admin.auth import purge_login_failures
+from hotline.channels.senders import make_senders, make_voice_sender, rate_of, sender_key
 from hotline.complaints.escalation import escalate_overdue
 from hotline.config import Settings
 from hotline.context import build_context
 from hotline.db import get_engine, session_scope
 from hotline.messaging.dispatcher import RateLimiter, dispatch_once
-from hotline.messaging.sender import make_sender
+from hotline.messaging.sender import VoiceSender
 from hotline.metrics import instrument_jobs
 from hotline.models import utcnow
 from hotline.privacy.retention import enforce_retention
@@ -31,28 +32,29 @@ MAX_DRAIN_SECONDS = 30.0
 RETENTION_HOUR = 3  # local time of the daily retention run
 
 
-def sender_key(settings: Settings) -> str:
-    """The rate limit is per sender: the messaging service, else the number, else the console."""
-    return settings.twilio_messaging_service_sid or settings.twilio_from_number or "console"
-
-
 def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
     """A scheduler with every periodic job; each job is safe to run in two processes at once on PostgreSQL."""
     engine = get_engine(settings.database_url)
     ctx = build_context(settings)
-    sender = make_sender(settings)
-    limiter = RateLimiter(engine, sender_key(settings), settings.send_rate_segments_per_second)
+    senders = make_senders(settings)
+    twilio = senders.get("twilio")
+    voice = twilio if isinstance(twilio, VoiceSender) else make_voice_sender(settings)
+    if voice is not None:
+        senders[voice.name] = voice  # callbacks are placed through Twilio even where its SMS is not used
+    limiters = {name: RateLimiter(engine, sender_key(settings, name), rate_of(settings, name)) for name in senders}
     pool = ThreadPoolExecutor(max_workers=settings.send_concurrency, thread_name_prefix="send")
 
     def dispatch() -> None:
-        # Drain what is due, in batches, but give the scheduler back its thread now and then.
+        # Drain what is due on each channel, in batches, but give the scheduler back its thread now and then.
         started = time.monotonic()
-        while time.monotonic() - started < MAX_DRAIN_SECONDS:
-            report = dispatch_once(engine, ctx, sender, limiter, pool=pool)
-            if report.claimed:
-                log.info("dispatch: %s", report)
-            if report.claimed == 0:
-                return
+        busy = set(senders)
+        while busy and time.monotonic() - started < MAX_DRAIN_SECONDS:
+            for name in sorted(busy):
+                report = dispatch_once(engine, ctx, senders[name], limiters[name], pool=pool)
+                if report.claimed:
+                    log.info("dispatch %s: %s", name, report)
+                else:
+                    busy.discard(name)
 
     def escalate() -> None:
         # Overdue complaints move up a level; safe to run in two processes (each deadline is claimed once).
@@ -77,7 +79,9 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
     def delete_old_recordings() -> None:
         # Recordings the hotline let go of (short ones, old complaints) are deleted at Twilio, retried until done.
         with session_scope(engine) as session:
-            report = delete_recordings(session, sender, utcnow())
+            if voice is None:
+                return  # no Twilio account: no voice line, no recordings
+            report = delete_recordings(session, voice, utcnow())
         if report.deleted or report.already_gone or report.failed:
             log.info("recordings at Twilio: %s", report)
 

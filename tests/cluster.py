@@ -26,7 +26,7 @@ from hotline.context import Context
 from hotline.models import OutboundMessage, OutboundStatus, ReminderPlanned, utcnow
 from hotline.reminders import importer
 from hotline.reminders.schedule import PREGNANCY_DAYS
-from hotline.sms.simulator import replies_from_twiml
+from hotline.simulator.sms import replies_from_twiml
 from hotline.webhooks import sign
 from tests.fake_twilio import FakeTwilio
 from tests.support import free_port

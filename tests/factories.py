@@ -11,9 +11,10 @@ from sqlmodel import Session
 
 from hotline.config import Settings
 from hotline.context import Context
+from hotline.dialogue.inbound import Inbound
+from hotline.engine import handle_inbound
 from hotline.models import utcnow
-from hotline.sms.service import InboundSms, handle_inbound
-from hotline.sms.simulator import replies_from_twiml
+from hotline.simulator.sms import replies_from_twiml
 from hotline.webhooks import sign
 
 PHONE = "+996555123456"
@@ -67,5 +68,5 @@ def text_in(
 
 def converse(session: Session, ctx: Context, body: str, sender: str = PHONE, now: datetime | None = None) -> list[str]:
     """Handle one SMS through the service directly, at a chosen time."""
-    sms = InboundSms(sid=new_sid(), sender=sender, receiver=OUR_NUMBER, body=body)
-    return handle_inbound(session, ctx, sms, now or utcnow())
+    sms = Inbound("twilio", new_sid(), sender, OUR_NUMBER, body, now or utcnow())
+    return handle_inbound(session, ctx, sms)

@@ -51,7 +51,7 @@ def test_every_line_is_json_and_carries_the_request_id_of_the_response(
     assert response.status_code == 200
     request_id = response.headers["x-request-id"]
     mine = [line for line in log_lines() if line["request_id"] == request_id]
-    assert {line["logger"] for line in mine} >= {"hotline.sms.service", "hotline.access"}
+    assert {line["logger"] for line in mine} >= {"hotline.engine", "hotline.access"}
     for line in mine:
         assert set(line) >= {"timestamp", "level", "logger", "message", "request_id"}
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["timestamp"])

@@ -9,8 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from hotline.dialogue.keywords import fold
 from hotline.models import Jurisdiction
-from hotline.sms.keywords import fold
 
 CATEGORIES_FILE = Path(__file__).with_name("categories.toml")
 

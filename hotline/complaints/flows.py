@@ -8,9 +8,9 @@ from sqlmodel import col, select
 
 from hotline.complaints import service
 from hotline.complaints.places import Place, get_gazetteer
+from hotline.dialogue.state import parse_number, save_conversation
+from hotline.dialogue.turn import Answer, Turn
 from hotline.models import Complaint, ComplaintDraft, Conversation, InboundMessage
-from hotline.sms.flows import parse_number, save_conversation
-from hotline.sms.turn import Answer, Turn
 
 FLOW = "complaint"
 

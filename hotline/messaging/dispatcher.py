@@ -22,8 +22,15 @@ from sqlmodel import Session, col, select
 
 from hotline.config import Settings
 from hotline.context import Context
-from hotline.messaging.outbox import QUIET_HOURS_EXEMPT, REQUESTED_BY_FAMILY, cancel_pending, in_quiet_hours
-from hotline.messaging.sender import LookupFailed, Sender, SendResult
+from hotline.messaging.outbox import (
+    QUIET_HOURS_EXEMPT,
+    REQUESTED_BY_FAMILY,
+    apply_waiting_reports,
+    cancel_pending,
+    in_quiet_hours,
+    report_waiting,
+)
+from hotline.messaging.sender import LookupFailed, Outgoing, Sender, SendResult, VoiceSender
 from hotline.metrics import SEND_RESULTS, SEND_SECONDS
 from hotline.models import Channel, Contact, OutboundMessage, OutboundStatus, SenderClock, utcnow
 
@@ -110,17 +117,21 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def claim(session: Session, ctx: Context, now: datetime, limit: int) -> str | None:
-    """Take up to `limit` due messages (answers first) for this dispatcher; returns the batch's claim token."""
+def claim(session: Session, ctx: Context, now: datetime, limit: int, transport: str) -> str | None:
+    """Take up to `limit` due messages of one channel (answers first) for this dispatcher; returns the claim token."""
     settings = ctx.settings
     quiet = in_quiet_hours(now, ctx.tz, settings.quiet_hours_start, settings.quiet_hours_end)
     # Two queries that each walk an index (one OR-ed query scans the whole table): leases that ran out, then
     # pending messages in priority order.
     reclaim = select(OutboundMessage.id).where(
-        col(OutboundMessage.status) == OutboundStatus.SENDING, col(OutboundMessage.lease_until) < now
+        col(OutboundMessage.status) == OutboundStatus.SENDING,
+        col(OutboundMessage.lease_until) < now,
+        col(OutboundMessage.transport) == transport,
     )
     waiting = select(OutboundMessage.id).where(
-        col(OutboundMessage.status) == OutboundStatus.PENDING, col(OutboundMessage.next_attempt_at) <= now
+        col(OutboundMessage.status) == OutboundStatus.PENDING,
+        col(OutboundMessage.next_attempt_at) <= now,
+        col(OutboundMessage.transport) == transport,
     )
     if quiet:
         reclaim = reclaim.where(col(OutboundMessage.purpose).in_(QUIET_HOURS_EXEMPT))
@@ -173,12 +184,16 @@ class _Job:
     start: float = 0.0
     result: SendResult | None = None
 
+    @property
+    def outgoing(self) -> Outgoing:
+        """The message as the channel sends it."""
+        return Outgoing(self.message.id or 0, self.to, self.message.body, self.message.segments)
+
 
 @dataclass(frozen=True)
 class Callbacks:
-    """Where Twilio reports on what we send: SMS delivery, and calls (whose answer URL runs the voice menu)."""
+    """Where Twilio reports on the calls we place (whose answer URL runs the voice menu)."""
 
-    sms_status: str
     call_answer: str
     call_status: str
 
@@ -186,7 +201,7 @@ class Callbacks:
     def of(cls, public_url: str) -> Callbacks:
         """The URLs under our public base."""
         base = public_url.rstrip("/")
-        return cls(f"{base}/twilio/status", f"{base}/twilio/voice", f"{base}/twilio/voice/status")
+        return cls(f"{base}/twilio/voice", f"{base}/twilio/voice/status")
 
 
 def _send_one(
@@ -205,9 +220,12 @@ def _send_one(
         sleep(wait)
     with SEND_SECONDS.time():
         if job.message.channel == Channel.CALL:
-            job.result = sender.call(job.to, callbacks.call_answer, callbacks.call_status)
+            if isinstance(sender, VoiceSender):
+                job.result = sender.call(job.to, callbacks.call_answer, callbacks.call_status)
+            else:
+                job.result = SendResult(error_code="config", error=f"channel {sender.name} cannot place calls")
         else:
-            job.result = sender.send(job.to, job.message.body, callbacks.sms_status)
+            job.result = sender.send(job.outgoing)
     SEND_RESULTS.labels("ok" if job.result.ok else "temporary" if job.result.temporary else "failed").inc()
 
 
@@ -251,11 +269,14 @@ def deliver_batch(
                 if message.last_error_code in AMBIGUOUS:
                     # The last attempt may have reached the provider without our hearing back: ask first.
                     since = message.created_at - timedelta(minutes=1)
+                    own = sender.own_reference(message.id or 0)
                     try:
-                        if message.channel == Channel.CALL:
+                        if own is not None and report_waiting(session, sender.name, own):
+                            already = own  # its delivery report came while we were not listening: it went out
+                        elif message.channel == Channel.CALL and isinstance(sender, VoiceSender):
                             already = sender.find_call(job.to, since)
                         else:
-                            already = sender.find_sent(job.to, message.body, since)
+                            already = sender.find_sent(job.outgoing, since)
                     except LookupFailed as exc:
                         # The provider cannot say (it is down): this one waits its backoff, still to be looked up
                         # first; the rest of the batch goes on rather than waiting for the leases to run out.
@@ -286,6 +307,8 @@ def deliver_batch(
                 assert job.result is not None
                 _record(session, job.message, job.contact, job.result, done, settings, report)
                 session.add(job.message)
+        # Reports that came while the batch was still being sent (or before a crash's reconciliation) apply now.
+        apply_waiting_reports(session, [message for message, _ in rows], now)
         session.commit()
 
 
@@ -345,16 +368,17 @@ def dispatch_once(
     sleep: Callable[[float], None] = time.sleep,
     now: datetime | None = None,
 ) -> DispatchReport:
-    """One run of the dispatch job: expire, claim a batch, send it (`now` is for tests of time)."""
+    """One run of the dispatch job for one channel: expire, claim a batch of its messages, send it (`now` is for
+    tests of time)."""
     report = DispatchReport()
     moment = now or utcnow()
     with Session(engine) as session:
         report.expired += expire_overdue(session, moment)
         session.commit()
         # Claim no more than the rate allows within half a lease, so leases do not run out while we wait.
-        budget = max(1, int(ctx.settings.send_rate_segments_per_second * ctx.settings.lease_seconds / 2))
+        budget = max(1, int(limiter.rate * ctx.settings.lease_seconds / 2))  # this channel's rate
         size = min(limit or ctx.settings.dispatch_batch, budget)
-        token = claim(session, ctx, moment, size)
+        token = claim(session, ctx, moment, size, sender.name)
     if token is not None:
         before = report.sent + report.retried + report.failed + report.cancelled + report.expired + report.reconciled
         deliver_batch(engine, ctx, sender, limiter, token, report, pool, clock, sleep, now)

@@ -12,8 +12,9 @@ from sqlmodel import Session, col, select
 
 from hotline.content import TextTooLong
 from hotline.context import Context
+from hotline.messaging.routing import outbound_transport
 from hotline.messaging.segments import SegmentCount, count_segments
-from hotline.models import Channel, Contact, OutboundMessage, OutboundStatus, Purpose, utcnow
+from hotline.models import Channel, Contact, DeliveryReport, OutboundMessage, OutboundStatus, Purpose, utcnow
 
 PRIORITY = {
     Purpose.STOP_CONFIRMATION: 0,
@@ -45,6 +46,7 @@ def outbound_row(
     now: datetime,
     count: SegmentCount | None = None,
     channel: Channel = Channel.SMS,
+    last_channel: str | None = None,
 ) -> dict[str, Any]:
     """The columns of a new outbox row (enqueue() adds one; the reminder planner inserts them in bulk).
 
@@ -66,6 +68,7 @@ def outbound_row(
         "idempotency_key": key,
         "purpose": purpose,
         "channel": channel,
+        "transport": outbound_transport(ctx.settings, purpose, last_channel, channel),
         "priority": PRIORITY[purpose],
         "contact_id": contact_id,
         "recipient_encrypted": recipient_encrypted,
@@ -117,6 +120,7 @@ def enqueue(
             expires_at=expires_at,
             now=now,
             channel=channel,
+            last_channel=contact.last_channel,
         )
     )
     try:
@@ -194,42 +198,83 @@ def quiet_hours_end(moment: datetime, tz: ZoneInfo, start: str, end: str) -> dat
     return candidate
 
 
-# Twilio's statuses mapped to ours, with a rank: a callback only ever moves a message forward.
-_PROVIDER_STATUS: dict[str, tuple[OutboundStatus, int]] = {
-    "accepted": (OutboundStatus.SENDING, 1),
-    "scheduled": (OutboundStatus.SENDING, 1),
-    "queued": (OutboundStatus.SENDING, 1),
-    "sending": (OutboundStatus.SENDING, 1),
-    "sent": (OutboundStatus.SENT, 2),
-    "delivered": (OutboundStatus.DELIVERED, 3),
-    "read": (OutboundStatus.DELIVERED, 3),
-    "undelivered": (OutboundStatus.UNDELIVERED, 3),
-    "failed": (OutboundStatus.FAILED, 3),
-    "canceled": (OutboundStatus.CANCELLED, 3),
-    # Calls (callbacks): answered and ended is delivered; nobody picked up is undelivered.
-    "initiated": (OutboundStatus.SENDING, 1),
-    "ringing": (OutboundStatus.SENDING, 1),
-    "in-progress": (OutboundStatus.SENT, 2),
-    "completed": (OutboundStatus.DELIVERED, 3),
-    "busy": (OutboundStatus.UNDELIVERED, 3),
-    "no-answer": (OutboundStatus.UNDELIVERED, 3),
-}
-_RANK = {OutboundStatus.SENDING: 1, OutboundStatus.SENT: 2}  # anything else is final (rank 3)
+# A report only ever moves a message forward: sending, then sent, then a final status.
+_RANK = {OutboundStatus.PENDING: 0, OutboundStatus.SENDING: 1, OutboundStatus.SENT: 2}  # anything else is final (3)
 
 
-def record_delivery_status(
-    session: Session, *, provider_sid: str, provider_status: str, error_code: str | None, now: datetime
-) -> OutboundMessage | None:
-    """Apply a status callback; repeats and late arrivals change nothing. None for an unknown message id."""
-    message = session.exec(select(OutboundMessage).where(OutboundMessage.provider_sid == provider_sid)).first()
-    if message is None:
-        return None
-    mapped = _PROVIDER_STATUS.get(provider_status.strip().lower())
-    current_rank = _RANK.get(OutboundStatus(message.status), 3)
-    if mapped is not None and mapped[1] > current_rank:
-        message.status = mapped[0]
+def _rank(status: OutboundStatus) -> int:
+    return _RANK.get(status, 3)
+
+
+def _apply(message: OutboundMessage, status: OutboundStatus, error_code: str | None, now: datetime) -> None:
+    if _rank(status) > _rank(OutboundStatus(message.status)):
+        message.status = status
         if error_code:
             message.last_error_code = error_code[:16]
         message.updated_at = now
-        session.add(message)
+
+
+def record_delivery_status(
+    session: Session,
+    *,
+    transport: str,
+    reference: str,
+    status: OutboundStatus,
+    error_code: str | None,
+    now: datetime,
+    keep_unknown: bool = True,
+) -> OutboundMessage | None:
+    """Apply a channel's delivery report to its message; repeats and late arrivals change nothing. A report for a
+    message whose send is not recorded yet (or an id we do not know) is kept and applied when the send is: None."""
+    message = session.exec(
+        select(OutboundMessage).where(
+            OutboundMessage.provider_sid == reference[:64], OutboundMessage.transport == transport
+        )
+    ).first()
+    if message is None:
+        if not keep_unknown:
+            return None
+        session.add(
+            DeliveryReport(
+                transport=transport,
+                reference=reference[:64],
+                status=status,
+                error_code=error_code[:16] if error_code else None,
+                received_at=now,
+            )
+        )
+        return None
+    _apply(message, status, error_code, now)
+    session.add(message)
     return message
+
+
+def apply_waiting_reports(session: Session, messages: list[OutboundMessage], now: datetime) -> int:
+    """Apply the reports that came before these messages' sends were recorded (then forget them)."""
+    by_reference = {(m.transport, m.provider_sid): m for m in messages if m.provider_sid}
+    if not by_reference:
+        return 0
+    references = [reference for _, reference in by_reference]
+    waiting = session.exec(
+        select(DeliveryReport)
+        .where(col(DeliveryReport.reference).in_(references))
+        .order_by(col(DeliveryReport.received_at), col(DeliveryReport.id))
+    ).all()
+    applied = 0
+    for report in waiting:
+        message = by_reference.get((report.transport, report.reference))
+        if message is None:
+            continue
+        _apply(message, OutboundStatus(report.status), report.error_code, now)
+        session.add(message)
+        session.delete(report)
+        applied += 1
+    return applied
+
+
+def report_waiting(session: Session, transport: str, reference: str) -> bool:
+    """True when a delivery report already came for this reference (the message went out)."""
+    found = session.exec(
+        select(DeliveryReport.id).where(DeliveryReport.transport == transport, DeliveryReport.reference == reference)
+    ).first()
+    return found is not None

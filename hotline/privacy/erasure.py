@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, col, select
 from hotline.admin.audit import audit
 from hotline.complaints.service import complaint_rate_key
 from hotline.context import Context
+from hotline.dialogue.contacts import find_contact
 from hotline.models import (
     Complaint,
     ComplaintDraft,
@@ -29,7 +30,6 @@ from hotline.models import (
 )
 from hotline.phones import mask_phone
 from hotline.privacy.retention import add_events, detach_complaints
-from hotline.sms.service import find_contact
 from hotline.voice.service import callback_rate_key
 
 

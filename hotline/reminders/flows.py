@@ -6,6 +6,8 @@ from datetime import date
 
 from sqlmodel import col, select
 
+from hotline.dialogue.state import save_conversation
+from hotline.dialogue.turn import Answer, Turn
 from hotline.models import Conversation, Enrolment, EnrolmentKind, EnrolmentStatus, HealthAlert, Household
 from hotline.reminders import volunteers
 from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
@@ -17,8 +19,6 @@ from hotline.reminders.service import (
     enrol,
     household_of,
 )
-from hotline.sms.flows import save_conversation
-from hotline.sms.turn import Answer, Turn
 
 FLOW = "join"
 MAX_RETRIES = 2  # an answer not understood is asked again twice, then the dialogue ends with advice

@@ -14,6 +14,7 @@ from hotline.admin.i18n import Explained
 from hotline.complaints.places import get_gazetteer
 from hotline.content import LANGUAGES
 from hotline.context import Context
+from hotline.dialogue.contacts import find_contact, get_or_create_contact
 from hotline.models import Enrolment, EnrolmentKind, EnrolmentStatus, Household, Volunteer, parse_int
 from hotline.phones import InvalidPhone, normalise_phone
 from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
@@ -25,7 +26,6 @@ from hotline.reminders.service import (
     enrol,
     household_of,
 )
-from hotline.sms.service import find_contact, get_or_create_contact
 
 COLUMNS = ("phone", "kind", "date", "language", "municipality", "send_hour", "consent")
 REQUIRED = ("phone", "kind", "date", "consent")

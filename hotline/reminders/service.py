@@ -181,6 +181,7 @@ class _Home:
     language: str
     opted_out_at: datetime | None
     phone_encrypted: str
+    last_channel: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +243,7 @@ class _Run:
                 col(Contact.language),
                 col(Contact.opted_out_at),
                 col(Contact.phone_encrypted),
+                col(Contact.last_channel),
             )
             .join(Contact, col(Contact.id) == col(Household.contact_id))
             .where(col(Household.id).in_(ids))
@@ -342,6 +344,7 @@ class _Run:
             expires_at=self.expires_at,
             now=self.now,
             count=send.text.count,
+            last_channel=home.last_channel,
         )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hotline.db import write_lock
-from hotline.messaging.sender import DeleteFailed, Sender
+from hotline.messaging.sender import DeleteFailed, VoiceSender
 from hotline.models import RecordingDeletion
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def _pause(attempts: int) -> timedelta:
     return min(timedelta(hours=2 ** max(attempts - 1, 0)), MAX_PAUSE)
 
 
-def delete_recordings(session: Session, sender: Sender, now: datetime, batch: int = BATCH) -> DeletionReport:
+def delete_recordings(session: Session, sender: VoiceSender, now: datetime, batch: int = BATCH) -> DeletionReport:
     """Delete the due recordings at Twilio. Each is claimed (lease) and committed before the request, so a second
     scheduler skips it and no database lock is held while Twilio answers; then each outcome is committed."""
     with write_lock(session.get_bind()):  # type: ignore[arg-type]

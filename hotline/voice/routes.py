@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from hotline.channels.twilio import NAME, STATUSES
 from hotline.config import Settings
 from hotline.context import Context, get_context
 from hotline.db import SessionDep, write_lock
@@ -111,7 +112,13 @@ async def recording_status(request: Request, session: SessionDep, ctx: ContextDe
 def _apply_call_status(session: Session, sid: str, status: str, duration: int | None) -> None:
     now = utcnow()
     known = record_call_status(session, sid, status, duration, now)
-    message = record_delivery_status(session, provider_sid=sid, provider_status=status, error_code=None, now=now)
+    mapped = STATUSES.get(status)
+    message = None
+    if mapped is not None:
+        # A call we know (an inbound call) is no outbox item: only an unknown one may be a callback not yet recorded.
+        message = record_delivery_status(
+            session, transport=NAME, reference=sid, status=mapped, error_code=None, now=now, keep_unknown=not known
+        )
     session.commit()
     if not known and message is None:
         log.warning("call status for unknown call %s (%s)", sid, status)

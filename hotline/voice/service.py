@@ -12,13 +12,14 @@ import requests
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from hotline.channels.twilio import TWILIO_API
 from hotline.complaints import service as complaints
 from hotline.complaints.places import get_gazetteer
 from hotline.config import Settings
 from hotline.content import LANGUAGES
 from hotline.context import Context
+from hotline.dialogue.contacts import get_or_create_contact
 from hotline.messaging.outbox import enqueue, quiet_hours_end
-from hotline.messaging.sender import TWILIO_API
 from hotline.models import (
     CallDirection,
     Channel,
@@ -31,7 +32,6 @@ from hotline.models import (
     parse_int,
 )
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
-from hotline.sms.service import get_or_create_contact
 from hotline.voice.recordings import forget_recording
 from hotline.webhooks import twilio_sid
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from hotline.complaints.places import get_gazetteer
 from hotline.context import Context, get_context
-from hotline.sms.simulator import SIMULATED_RECEIVER
+from hotline.simulator.sms import SIMULATED_RECEIVER
 from hotline.voice.prompts import Prompts
 from hotline.webhooks import sign, twilio_sid
 

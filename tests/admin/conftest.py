@@ -15,9 +15,9 @@ from hotline.complaints.places import get_gazetteer
 from hotline.complaints.service import file_complaint
 from hotline.config import Settings
 from hotline.context import Context
+from hotline.dialogue.contacts import get_or_create_contact
 from hotline.main import create_app
 from hotline.models import Complaint, Jurisdiction, Role, StaffUser, utcnow
-from hotline.sms.service import get_or_create_contact
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

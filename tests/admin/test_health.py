@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from hotline.context import Context
+from hotline.dialogue.contacts import get_or_create_contact
 from hotline.models import (
     AuditEntry,
     EnrolmentKind,
@@ -21,7 +22,6 @@ from hotline.models import (
     utcnow,
 )
 from hotline.reminders.service import enrol, household_of, plan_day
-from hotline.sms.service import get_or_create_contact
 from tests.admin.conftest import log_in, make_staff
 from tests.factories import converse
 

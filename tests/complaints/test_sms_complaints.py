@@ -22,8 +22,8 @@ from hotline.models import (
     Jurisdiction,
     utcnow,
 )
+from tests.dialogue.test_webhook import dump
 from tests.factories import PHONE, converse, new_sid, post_form, sms_form
-from tests.sms.test_webhook import dump
 
 OTHER = "+996700111222"
 

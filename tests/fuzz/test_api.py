@@ -28,10 +28,10 @@ from sqlmodel import Session, SQLModel, select
 
 from hotline.config import Settings
 from hotline.context import build_context
+from hotline.dialogue.contacts import get_or_create_contact
 from hotline.main import create_app
 from hotline.models import EnrolmentKind, HealthAlert, Jurisdiction, Role, utcnow
 from hotline.reminders.service import enrol, household_of
-from hotline.sms.service import get_or_create_contact
 from hotline.webhooks import MAX_FIELDS, sign
 from tests.admin.conftest import PASSWORD, csrf_from, make_complaint, make_staff
 from tests.conftest import make_settings

@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from hotline.channels.twilio import TwilioSender
 from hotline.config import Settings
 from hotline.content import TextTooLong
 from hotline.context import Context, build_context
 from hotline.messaging import outbox
 from hotline.messaging.dispatcher import DispatchReport, RateLimiter, claim, dispatch_once
-from hotline.messaging.sender import TwilioSender
+from hotline.messaging.sender import Outgoing
 from hotline.models import Contact, OutboundMessage, Purpose, utcnow
 from tests.fake_twilio import FakeTwilio
 
@@ -193,7 +194,7 @@ def test_killed_after_claiming_is_picked_up_after_the_lease(
     session: Session, engine: Engine, tctx: Context, contact: Contact, fake: FakeTwilio
 ) -> None:
     message = put(session, tctx, contact, "claimed then crashed")
-    claim(session, tctx, MORNING, 10)  # the dispatcher dies here
+    claim(session, tctx, MORNING, 10, "twilio")  # the dispatcher dies here
     assert run(engine, tctx).claimed == 0  # still leased
     after_lease = MORNING + timedelta(seconds=tctx.settings.lease_seconds + 1)
     assert run(engine, tctx, now=after_lease).sent == 1
@@ -204,8 +205,10 @@ def test_killed_after_sending_is_reconciled_not_resent(
     session: Session, engine: Engine, tctx: Context, contact: Contact, fake: FakeTwilio
 ) -> None:
     message = put(session, tctx, contact, "reached Twilio, result lost")
-    claim(session, tctx, MORNING, 10)
-    TwilioSender(tctx.settings).send(PHONE, "reached Twilio, result lost", None)  # the send went out, then death
+    claim(session, tctx, MORNING, 10, "twilio")
+    TwilioSender(tctx.settings).send(
+        Outgoing(message.id or 0, PHONE, "reached Twilio, result lost")
+    )  # the send went out, then death
     report = run(engine, tctx, now=MORNING + timedelta(seconds=tctx.settings.lease_seconds + 1))
     assert (report.reconciled, report.sent) == (1, 0)
     assert len(fake.messages) == 1
@@ -217,7 +220,7 @@ def test_a_lookup_twilio_cannot_answer_waits_without_holding_up_the_batch(
     session: Session, engine: Engine, tctx: Context, contact: Contact, fake: FakeTwilio
 ) -> None:
     unsure = put(session, tctx, contact, "claimed then crashed", purpose=Purpose.REPLY)
-    claim(session, tctx, MORNING, 10)  # died after claiming: whether it went out is unknown
+    claim(session, tctx, MORNING, 10, "twilio")  # died after claiming: whether it went out is unknown
     fresh = put(session, tctx, contact, "new since")
     fake.lists_down = True
     after_lease = MORNING + timedelta(seconds=tctx.settings.lease_seconds + 1)

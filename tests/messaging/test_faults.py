@@ -16,11 +16,11 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from hotline.channels.twilio import TwilioSender
 from hotline.config import Settings
 from hotline.context import Context, build_context
 from hotline.messaging import outbox
 from hotline.messaging.dispatcher import RateLimiter, dispatch_once
-from hotline.messaging.sender import TwilioSender
 from hotline.models import Contact, OutboundMessage, Purpose, utcnow
 from tests.fake_twilio import FakeTwilio
 

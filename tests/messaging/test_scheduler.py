@@ -46,11 +46,11 @@ def test_in_process_scheduler_delivers_the_outbox(settings: Settings, session: S
 
 
 def test_production_without_twilio_refuses_to_pretend(settings: Settings, tmp_path: Path) -> None:
+    from hotline.channels.senders import make_senders
     from hotline.config import ConfigError
-    from hotline.messaging.sender import make_sender
 
     try:
-        make_sender(make_settings(settings.database_url, tmp_path, twilio_account_sid=""))
+        make_senders(make_settings(settings.database_url, tmp_path, twilio_account_sid=""))
     except ConfigError as exc:
         assert "HOTLINE_TWILIO_ACCOUNT_SID" in str(exc)
     else:

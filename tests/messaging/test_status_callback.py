@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import logging
+from datetime import datetime
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
+from hotline.channels.twilio import TwilioSender
 from hotline.config import Settings
-from hotline.context import Context
+from hotline.context import Context, build_context
 from hotline.messaging import outbox
-from hotline.models import Contact, OutboundMessage, OutboundStatus, Purpose
+from hotline.messaging.dispatcher import RateLimiter, dispatch_once
+from hotline.messaging.sender import Outgoing, SendResult
+from hotline.models import Contact, DeliveryReport, OutboundMessage, OutboundStatus, Purpose
 from tests.factories import post_form
+from tests.fake_twilio import FakeTwilio
+
+MORNING = datetime.fromisoformat("2026-11-20T04:00:00+00:00")  # 10:00 in Bishkek: outside quiet hours
 
 
 def sent_message(session: Session, ctx: Context, sid: str = "SM" + "a" * 32) -> OutboundMessage:
@@ -68,12 +74,40 @@ def test_undelivered_keeps_the_error_code(
     assert stored is not None and (stored.status, stored.last_error_code) == ("undelivered", "30003")
 
 
-def test_unknown_message_is_answered_and_logged(
-    client: TestClient, settings: Settings, caplog: pytest.LogCaptureFixture
+def test_a_report_that_comes_before_its_send_is_recorded_is_kept_then_applied(
+    client: TestClient, settings: Settings, engine: Engine, session: Session, fake: FakeTwilio
 ) -> None:
-    caplog.set_level(logging.WARNING)
+    # Twilio can report on a message while the rest of its batch is still going out, before the dispatcher has
+    # saved the message's SID: that report used to be answered 204 and lost, leaving the message "sent" for ever.
+    ctx = build_context(settings.model_copy(update={"twilio_api_url": fake.url, "send_rate_segments_per_second": 1000}))
+    contact = Contact(phone_hash="p" * 64, phone_encrypted=ctx.vault.encrypt("+996555123456"), language="ru")
+    session.add(contact)
+    session.flush()
+    message = outbox.enqueue(
+        session, ctx, contact=contact, text="hi", purpose=Purpose.REPLY, key="early", now=MORNING
+    )
+    session.commit()
+
+    class ReportsAtOnce(TwilioSender):
+        def send(self, sms: Outgoing) -> SendResult:
+            result = super().send(sms)  # the real client, to the fake Twilio
+            assert callback(client, settings, result.provider_sid or "", "undelivered", "30003") == 204
+            return result
+
+    limiter = RateLimiter(engine, "early", 1000)
+    dispatch_once(engine, ctx, ReportsAtOnce(ctx.settings), limiter, now=MORNING, sleep=lambda _: None)
+    session.expire_all()
+    stored = session.get(OutboundMessage, message.id)
+    assert stored is not None and (stored.status, stored.last_error_code) == ("undelivered", "30003")
+    assert session.exec(select(DeliveryReport)).all() == []  # applied, so not kept
+
+
+def test_a_report_for_a_message_we_never_sent_is_kept_not_an_error(
+    client: TestClient, settings: Settings, session: Session
+) -> None:
     assert callback(client, settings, "SM" + "f" * 32, "delivered") == 204
-    assert "status callback for unknown message" in caplog.text
+    kept = session.exec(select(DeliveryReport)).one()
+    assert (kept.transport, kept.reference, kept.status) == ("twilio", "SM" + "f" * 32, "delivered")
 
 
 def test_callbacks_must_be_signed(client: TestClient, settings: Settings, session: Session, ctx: Context) -> None:

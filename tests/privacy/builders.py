@@ -9,10 +9,10 @@ from sqlmodel import Session, select
 
 from hotline.complaints import service as complaints
 from hotline.context import Context
+from hotline.dialogue.contacts import find_contact
 from hotline.messaging import outbox
 from hotline.models import Complaint, Contact, OutboundMessage, OutboundStatus, Purpose
 from hotline.reminders.importer import register_volunteer
-from hotline.sms.service import find_contact
 from tests.factories import PHONE, converse
 
 VOLUNTEER = "+996700111222"

@@ -10,10 +10,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from hotline.context import Context
+from hotline.dialogue.contacts import get_or_create_contact
 from hotline.models import Contact, EnrolmentKind, Household, OutboundMessage, Purpose, ReminderPlanned
 from hotline.reminders.schedule import get_schedule
 from hotline.reminders.service import EnrolmentError, due_date_from_month, enrol, household_of, plan_day
-from hotline.sms.service import get_or_create_contact
 from tests.cluster import populate
 
 START = date(2027, 1, 4)  # a Monday
@@ -233,7 +233,9 @@ def test_a_child_enrolled_a_day_after_its_clipped_monthly_message_still_gets_it(
     )
     session.commit()
     run(session, ctx, date(2027, 3, 1), date(2027, 5, 31))
-    days = session.exec(select(ReminderPlanned.code, ReminderPlanned.day).order_by(col(ReminderPlanned.day))).all()
+    days = session.exec(
+        select(col(ReminderPlanned.code), col(ReminderPlanned.day)).order_by(col(ReminderPlanned.day))
+    ).all()
     assert [tuple(d) for d in days] == [
         ("child-m9", date(2027, 3, 1)),
         ("child-m10", date(2027, 3, 31)),

@@ -14,10 +14,10 @@ from sqlmodel import Session, col, select
 
 import hotline.reminders.service as service
 from hotline.context import Context
+from hotline.dialogue.contacts import get_or_create_contact
 from hotline.messaging.outbox import enqueue
 from hotline.models import Contact, Enrolment, EnrolmentKind, OutboundMessage, Purpose, ReminderPlanned
 from hotline.reminders.service import PlanReport, enrol, household_of, plan_day
-from hotline.sms.service import get_or_create_contact
 
 START = date(2027, 1, 6)  # a Wednesday
 WEEK = f"{START.isocalendar().year}-W{START.isocalendar().week:02d}"

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session, col, select
 
 from hotline.context import Context
+from hotline.dialogue.contacts import get_or_create_contact
 from hotline.models import (
     Contact,
     Enrolment,
@@ -20,7 +21,6 @@ from hotline.models import (
 )
 from hotline.reminders.importer import register_volunteer
 from hotline.reminders.service import plan_day
-from hotline.sms.service import get_or_create_contact
 from tests.factories import converse
 
 TODAY = date(2027, 1, 4)

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from hotline.channels.twilio import TwilioSender
 from hotline.config import Settings
 from hotline.context import Context, build_context
 from hotline.main import create_app
 from hotline.messaging.dispatcher import RateLimiter, dispatch_once
-from hotline.messaging.sender import TwilioSender
 from hotline.models import Channel, OutboundMessage, OutboundStatus, Purpose, VoiceCall, utcnow
 from hotline.voice.service import Caller, request_callback
 from tests.factories import PHONE, post_form

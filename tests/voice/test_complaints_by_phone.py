@@ -295,9 +295,9 @@ def test_too_many_wrong_references_are_throttled(
 def test_anonymous_complaint_in_a_callback_unlinks_the_callback_from_the_phone(
     voice_client: TestClient, voice_settings: Settings, session: Session, ctx: Context
 ) -> None:
+    from hotline.dialogue.contacts import get_or_create_contact
     from hotline.messaging.outbox import enqueue
     from hotline.models import Channel, OutboundStatus, Purpose
-    from hotline.sms.service import get_or_create_contact
 
     now = utcnow()
     contact = get_or_create_contact(session, ctx, PHONE, now)

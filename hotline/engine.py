@@ -1,36 +1,29 @@
-"""Handling one inbound SMS: store it once, find the contact, answer the keyword or the dialogue step."""
+"""The conversation engine: one inbound message from any channel is stored once, its contact found, and the keyword
+or the dialogue step answered. It never knows which transport a message used; channels call it."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from hotline.benefits import flows as benefit_flows
 from hotline.complaints import flows as complaint_flows
 from hotline.context import Context
 from hotline.db import write_lock
+from hotline.dialogue import language
+from hotline.dialogue.contacts import get_or_create_contact
+from hotline.dialogue.inbound import Inbound
+from hotline.dialogue.keywords import Match
+from hotline.dialogue.turn import Answer, Turn
 from hotline.models import Contact, Conversation, InboundMessage
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
 from hotline.reminders import flows as reminder_flows
 from hotline.reminders.dates import has_symptom
-from hotline.sms import flows
-from hotline.sms.keywords import Match
-from hotline.sms.turn import Answer, Turn
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class InboundSms:
-    """The fields of Twilio's webhook the hotline uses."""
-
-    sid: str
-    sender: str
-    receiver: str
-    body: str
 
 
 def clean_body(body: str) -> str:
@@ -38,70 +31,61 @@ def clean_body(body: str) -> str:
     return "".join(ch if ch.isprintable() or ch in "\n\r\t" else "\ufffd" for ch in body)
 
 
-def find_contact(session: Session, ctx: Context, phone: str) -> Contact | None:
-    """The contact of an E.164 number, found by its keyed hash."""
-    return session.exec(select(Contact).where(Contact.phone_hash == ctx.vault.lookup_hash(phone))).first()
-
-
-def get_or_create_contact(session: Session, ctx: Context, phone: str, now: datetime) -> Contact:
-    """The contact of a number, created (encrypted, default language) on first contact."""
-    contact = find_contact(session, ctx, phone)
-    if contact is None:
-        contact = Contact(
-            phone_hash=ctx.vault.lookup_hash(phone),
-            phone_encrypted=ctx.vault.encrypt(phone),
-            language=ctx.settings.default_language,
-            created_at=now,
-            updated_at=now,
+def _stored_replies(session: Session, message: Inbound) -> list[str] | None:
+    stored = session.exec(
+        select(InboundMessage.replies).where(
+            InboundMessage.channel == message.channel, InboundMessage.message_sid == message.message_id
         )
-        session.add(contact)
-        session.flush()
-    return contact
+    ).first()
+    return None if stored is None else list(stored)
 
 
-def _stored_replies(session: Session, sid: str) -> list[str] | None:
-    stored = session.exec(select(InboundMessage).where(InboundMessage.message_sid == sid)).first()
-    return None if stored is None else list(stored.replies)
-
-
-def handle_inbound(session: Session, ctx: Context, sms: InboundSms, now: datetime) -> list[str]:
-    """Store an inbound SMS and return the reply texts; a repeated MessageSid returns the first reply."""
+def handle_inbound(session: Session, ctx: Context, message: Inbound) -> list[str]:
+    """Store an inbound message and return the reply texts; a message id repeated on its channel (a transport's
+    retry) returns the first reply and stores nothing new."""
     for attempt in (1, 2):
-        replies = _stored_replies(session, sms.sid)
+        replies = _stored_replies(session, message)
         if replies is not None:
             return replies
         try:
             with write_lock(session.get_bind()):  # type: ignore[arg-type]
-                replies = _process(session, ctx, sms, now)
+                replies = _process(session, ctx, message)
                 session.commit()
             return replies
         except IntegrityError:
-            # A concurrent request stored the same sid or created the same contact: retry on its result.
+            # A concurrent request stored the same id or created the same contact: retry on its result.
             session.rollback()
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
 
 
-def _process(session: Session, ctx: Context, sms: InboundSms, now: datetime) -> list[str]:
-    body = clean_body(sms.body)
+def _process(session: Session, ctx: Context, inbound: Inbound) -> list[str]:
+    body, now = clean_body(inbound.body), inbound.received_at
     message = InboundMessage(
-        message_sid=sms.sid,
-        receiver_encrypted=ctx.vault.encrypt(sms.receiver),
+        channel=inbound.channel,
+        message_sid=inbound.message_id,
+        receiver_encrypted=ctx.vault.encrypt(inbound.receiver),
         body=body,
         received_at=now,
         language=ctx.settings.default_language,
         replies=[],  # explicit values: pydantic inspects a default_factory on every construction
     )
     try:
-        phone = normalise_phone(sms.sender)
+        phone = normalise_phone(inbound.sender)
     except InvalidPhone:
         # An operator's alphanumeric sender or a malformed From: keep the message, nobody to answer.
-        log.warning("inbound sms %s: sender is not a phone number; stored without reply", sms.sid)
-        message.unparsed_sender_encrypted = ctx.vault.encrypt(sms.sender)
+        log.warning(
+            "inbound %s %s: sender is not a phone number; stored without reply", inbound.channel, inbound.message_id
+        )
+        message.unparsed_sender_encrypted = ctx.vault.encrypt(inbound.sender)
         session.add(message)
         return []
     contact = get_or_create_contact(session, ctx, phone, now)
+    if contact.last_channel != inbound.channel:
+        # What goes back to this phone through the outbox goes on the channel it last used (no timestamp moves).
+        contact.last_channel = inbound.channel
+        session.add(contact)
     message.contact_id = contact.id
     session.add(message)
     session.flush()  # the message id lets a complaint link the SMS that made it
@@ -115,7 +99,14 @@ def _process(session: Session, ctx: Context, sms: InboundSms, now: datetime) -> 
         # Part of an anonymous complaint: nothing in this row may lead from the phone to it.
         message.contact_id = None
         message.body = ""
-    log.info("inbound sms %s from %s keyword=%s replies=%d", sms.sid, log_phone(phone), answer.keyword, len(replies))
+    log.info(
+        "inbound %s %s from %s keyword=%s replies=%d",
+        inbound.channel,
+        inbound.message_id,
+        log_phone(phone),
+        answer.keyword,
+        len(replies),
+    )
     return replies
 
 
@@ -172,7 +163,12 @@ def continue_conversation(turn: Turn, conversation: Conversation, body: str) -> 
         return complaint_flows.continue_complaint(turn, conversation, body)
     if conversation.flow == reminder_flows.FLOW:
         return reminder_flows.continue_join(turn, conversation, body)
-    return flows.continue_conversation(turn, conversation, body)
+    if conversation.flow == language.FLOW:
+        return language.continue_lang(turn, conversation, body)
+    if conversation.flow in benefit_flows.FLOWS:
+        return benefit_flows.continue_conversation(turn, conversation, body)
+    turn.session.delete(conversation)
+    return turn.say("menu")
 
 
 def expired(turn: Turn, conversation: Conversation) -> Answer:
@@ -207,11 +203,11 @@ def on_keyword(turn: Turn, match: Match) -> Answer:
     if keyword == "DANGER":
         return reminder_flows.danger(turn, match.rest)
     if keyword == "BENEFITS":
-        return flows.start_benefits(turn, match.rest)
+        return benefit_flows.start_benefits(turn, match.rest)
     if keyword == "CHECK":
-        return flows.start_check(turn)
+        return benefit_flows.start_check(turn)
     if keyword == "LANG":
-        return flows.start_lang(turn, match.rest)
+        return language.start_lang(turn, match.rest)
     if keyword in ("COMPLAINT", "ANON"):
         return complaint_flows.start_complaint(turn, match.rest, anonymous=keyword == "ANON")
     if keyword == "STATUS":

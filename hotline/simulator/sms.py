@@ -17,10 +17,10 @@ from sqlmodel import col, select
 from hotline.config import Settings
 from hotline.context import Context, get_context
 from hotline.db import SessionDep
+from hotline.dialogue.contacts import find_contact
 from hotline.messaging.segments import count_segments
 from hotline.models import OutboundMessage
 from hotline.phones import InvalidPhone, normalise_phone
-from hotline.sms.service import find_contact
 from hotline.webhooks import sign
 
 router = APIRouter()

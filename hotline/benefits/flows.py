@@ -1,41 +1,15 @@
-"""Multi-step SMS dialogues (benefits menu, language choice, eligibility self-check), state in the database."""
+"""The benefits dialogues: the programme menu and the eligibility self-check, state in the database."""
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
-from typing import Any
-
 from hotline.benefits.service import estimate_uy_bulogo_komok
+from hotline.dialogue.state import parse_number, save_conversation
+from hotline.dialogue.turn import Answer, Turn
 from hotline.models import Conversation
-from hotline.sms.turn import Answer, Turn
 
 ELIGIBILITY_PROGRAMME = "uy_bulogo_komok"
 MAX_MEMBERS = 40
 MAX_INCOME_SOM = 10_000_000
-_NUMBER = re.compile(r"\d[\d\s\u00a0\u202f.,']*")
-
-
-def parse_number(text: str) -> int | None:
-    """The first whole number in a message: '15 000 сом', '15.000', '5 киши' all read as people write them."""
-    found = _NUMBER.search(text)
-    if not found:
-        return None
-    digits = re.sub(r"\D", "", found.group(0))
-    return int(digits) if digits and len(digits) <= 9 else None
-
-
-def save_conversation(
-    turn: Turn, flow: str, step: str, data: dict[str, Any], conversation: Conversation | None = None
-) -> None:
-    """Start or advance a dialogue; it expires after the configured timeout without an answer."""
-    conversation = conversation or Conversation(
-        contact_id=turn.contact.id or 0, flow=flow, step=step, data={}, expires_at=turn.now, updated_at=turn.now
-    )
-    conversation.flow, conversation.step, conversation.data = flow, step, data
-    conversation.expires_at = turn.now + timedelta(minutes=turn.ctx.settings.conversation_timeout_minutes)
-    conversation.updated_at = turn.now
-    turn.session.add(conversation)
 
 
 def start_benefits(turn: Turn, rest: str) -> Answer:
@@ -54,31 +28,17 @@ def _programme(turn: Turn, number: int) -> Answer:
     return turn.say(version.template, p=version)
 
 
-def start_lang(turn: Turn, rest: str) -> Answer:
-    """LANG <choice> switches at once; LANG alone lists the choices and waits for one."""
-    chosen = turn.ctx.matcher.language(rest) if rest else None
-    if chosen is not None:
-        return _set_language(turn, chosen)
-    save_conversation(turn, "lang", "choose", {})
-    return turn.say("lang/list")
-
-
-def _set_language(turn: Turn, language: str) -> Answer:
-    turn.contact.language = language
-    turn.contact.updated_at = turn.now
-    turn.session.add(turn.contact)
-    turn.answer.language = language
-    return turn.say("lang/set")
-
-
 def start_check(turn: Turn) -> Answer:
     """CHECK starts the self-check: household members, children under the age limit, monthly income."""
     save_conversation(turn, "check", "members", {})
     return turn.say("check/members", again=False)
 
 
+FLOWS = ("benefits", "check")
+
+
 def continue_conversation(turn: Turn, conversation: Conversation, body: str) -> Answer:
-    """Feed a message that is not a keyword to the dialogue in progress."""
+    """Feed a message that is not a keyword to the benefits dialogue in progress."""
     if conversation.flow == "benefits":
         number = parse_number(body)
         if number is None or turn.ctx.catalogue.by_number(number, turn.day) is None:
@@ -87,17 +47,9 @@ def continue_conversation(turn: Turn, conversation: Conversation, body: str) -> 
             return turn.say("benefits/unknown", programmes=turn.ctx.catalogue.listing(turn.day))
         turn.session.delete(conversation)
         return _programme(turn, number)
-    if conversation.flow == "lang":
-        chosen = turn.ctx.matcher.language(body)
-        if chosen is None:
-            save_conversation(turn, "lang", "choose", {}, conversation)
-            return turn.say("lang/list")
-        turn.session.delete(conversation)
-        return _set_language(turn, chosen)
     if conversation.flow == "check":
         return _check_step(turn, conversation, body)
-    turn.session.delete(conversation)
-    return turn.say("menu")
+    raise ValueError(f"not a benefits dialogue: {conversation.flow}")
 
 
 def _check_step(turn: Turn, conversation: Conversation, body: str) -> Answer:

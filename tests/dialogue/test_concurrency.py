@@ -10,18 +10,19 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from hotline.context import Context
+from hotline.dialogue.inbound import Inbound
+from hotline.engine import handle_inbound
 from hotline.models import Contact, InboundMessage, utcnow
-from hotline.sms.service import InboundSms, handle_inbound
 from tests.factories import OUR_NUMBER, new_sid
 
 
-def _race(engine: Engine, ctx: Context, messages: list[InboundSms]) -> list[list[str]]:
+def _race(engine: Engine, ctx: Context, messages: list[Inbound]) -> list[list[str]]:
     barrier = threading.Barrier(len(messages))
 
-    def one(sms: InboundSms) -> list[str]:
+    def one(sms: Inbound) -> list[str]:
         with Session(engine) as session:
             barrier.wait()
-            return handle_inbound(session, ctx, sms, utcnow())
+            return handle_inbound(session, ctx, sms)
 
     with ThreadPoolExecutor(len(messages)) as pool:
         return list(pool.map(one, messages))
@@ -29,7 +30,7 @@ def _race(engine: Engine, ctx: Context, messages: list[InboundSms]) -> list[list
 
 def test_simultaneous_retries_store_one_message(engine: Engine, ctx: Context, session: Session) -> None:
     for _ in range(5):
-        sms = InboundSms(sid=new_sid(), sender="+996555000111", receiver=OUR_NUMBER, body="BENEFITS")
+        sms = Inbound("twilio", new_sid(), "+996555000111", OUR_NUMBER, "BENEFITS", utcnow())
         replies = _race(engine, ctx, [sms] * 4)
         assert all(reply == replies[0] for reply in replies)
         assert replies[0][0].startswith("Benefits:")
@@ -38,7 +39,7 @@ def test_simultaneous_retries_store_one_message(engine: Engine, ctx: Context, se
 
 
 def test_first_messages_of_a_new_phone_at_once_make_one_contact(engine: Engine, ctx: Context, session: Session) -> None:
-    messages = [InboundSms(sid=new_sid(), sender="+996700123123", receiver=OUR_NUMBER, body="HELP") for _ in range(4)]
+    messages = [Inbound("twilio", new_sid(), "+996700123123", OUR_NUMBER, "HELP", utcnow()) for _ in range(4)]
     replies = _race(engine, ctx, messages)
     assert all(reply and reply[0].startswith("Free hotline") for reply in replies)
     assert session.exec(select(func.count()).select_from(InboundMessage)).one() == 4

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from hotline.config import Settings
 from hotline.context import Context
 from hotline.models import Contact, InboundMessage
-from hotline.sms.simulator import replies_from_twiml
+from hotline.simulator.sms import replies_from_twiml
 from hotline.webhooks import sign
 from tests.factories import sms_form
 

@@ -1,0 +1,31 @@
+"""The SMS Gateway for Android channel (placeholder until the API is confirmed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hotline.config import Settings
+from hotline.messaging.sender import Outgoing, SendResult
+
+NAME = "android"
+
+
+class AndroidSender:
+    """Sends through the gateway app's HTTP API."""
+
+    name = NAME
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, sms: Outgoing) -> SendResult:
+        """Not yet."""
+        return SendResult(error_code="config", error="android channel not implemented")
+
+    def own_reference(self, outbox_id: int) -> str | None:
+        """The app carries our id back."""
+        return str(outbox_id)
+
+    def find_sent(self, sms: Outgoing, since: datetime) -> str | None:
+        """Not yet."""
+        return None

@@ -1,0 +1,238 @@
+"""The Twilio channel: its signed SMS webhook answered with TwiML, its delivery-status callbacks, and sending (SMS,
+and calls for the voice line) through the real twilio client pointed at any base URL (the fake in tests)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import requests
+from fastapi import APIRouter, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response as TwilioResponse
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from hotline.channels.base import ContextDep, InboundHandler, apply_report
+from hotline.config import Settings
+from hotline.db import SessionDep
+from hotline.dialogue.inbound import Inbound
+from hotline.messaging.sender import DeleteFailed, LookupFailed, Outgoing, SendResult
+from hotline.models import OutboundStatus, utcnow
+from hotline.webhooks import read_signed_form, twilio_sid
+
+log = logging.getLogger(__name__)
+NAME = "twilio"
+TWILIO_API = "https://api.twilio.com"
+STATUS_PATH = "/twilio/status"
+MAX_SID_LENGTH = 64
+
+# Twilio error codes (TWILIO.md): the phone said STOP; will never succeed; worth trying again later.
+OPTED_OUT = {21610}
+PERMANENT = {21211, 21612, 21614, 30005, 30006, 30007, 30008}
+TEMPORARY = {20429, 21611, 30001, 30003, 30017, 30022}
+CALLBACK_RING_SECONDS = 30  # how long a callback rings before Twilio gives up (no-answer)
+
+# The client's own logger writes query strings (phone numbers) at INFO: ours keeps only warnings.
+_quiet_http_log = logging.getLogger("hotline.twilio_http")
+_quiet_http_log.setLevel(logging.WARNING)
+
+# Twilio's message and call statuses mapped to ours (a report only ever moves a message forward).
+STATUSES: dict[str, OutboundStatus] = {
+    "accepted": OutboundStatus.SENDING,
+    "scheduled": OutboundStatus.SENDING,
+    "queued": OutboundStatus.SENDING,
+    "sending": OutboundStatus.SENDING,
+    "sent": OutboundStatus.SENT,
+    "delivered": OutboundStatus.DELIVERED,
+    "read": OutboundStatus.DELIVERED,
+    "undelivered": OutboundStatus.UNDELIVERED,
+    "failed": OutboundStatus.FAILED,
+    "canceled": OutboundStatus.CANCELLED,
+    # Calls (callbacks): answered and ended is delivered; nobody picked up is undelivered.
+    "initiated": OutboundStatus.SENDING,
+    "ringing": OutboundStatus.SENDING,
+    "in-progress": OutboundStatus.SENT,
+    "completed": OutboundStatus.DELIVERED,
+    "busy": OutboundStatus.UNDELIVERED,
+    "no-answer": OutboundStatus.UNDELIVERED,
+}
+
+
+def twiml(replies: list[str]) -> Response:
+    """TwiML with one <Message> per reply; an empty <Response/> sends nothing."""
+    response = MessagingResponse()
+    for text in replies:
+        response.message(text)
+    return Response(str(response), media_type="text/xml")
+
+
+def inbound_from_form(form: dict[str, str]) -> Inbound:
+    """The webhook fields we need; 400 naming the field when one is missing or malformed."""
+    for name in ("MessageSid", "From", "To"):
+        if not form.get(name, "").strip():
+            raise HTTPException(400, f"Missing field {name}")
+    sid = form["MessageSid"].strip()
+    if len(sid) > MAX_SID_LENGTH or not sid.isalnum():
+        raise HTTPException(400, "MessageSid is not a Twilio message id")
+    return Inbound(NAME, sid, form["From"], form["To"], form.get("Body", ""), utcnow())
+
+
+def routes(handle: InboundHandler) -> APIRouter:
+    """POST /twilio/sms (a family's SMS, answered in TwiML) and POST /twilio/status (delivery reports)."""
+    router = APIRouter()
+
+    @router.post("/twilio/sms")
+    async def inbound_sms(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
+        """Receive one SMS from Twilio and answer it."""
+        form = await read_signed_form(request, ctx.settings)
+        replies = await run_in_threadpool(handle, session, ctx, inbound_from_form(form))
+        return twiml(replies)
+
+    @router.post(STATUS_PATH, status_code=204)
+    async def delivery_status(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
+        """Record a delivery status; one for a message whose send is not recorded yet is kept and applied then."""
+        form = await read_signed_form(request, ctx.settings)
+        raw_sid, status = form.get("MessageSid", "").strip(), form.get("MessageStatus", "").strip()
+        if not raw_sid or not status:
+            raise HTTPException(400, "Missing field MessageSid or MessageStatus")
+        sid = twilio_sid(raw_sid)
+        if sid is None:  # only a Twilio id is looked up and logged: anything else is a forged or broken request
+            raise HTTPException(400, "MessageSid is not a Twilio message id")
+        mapped = STATUSES.get(status.lower())
+        if mapped is None:
+            log.warning("status callback %s: unknown status %s ignored", sid, status[:32])
+            return Response(status_code=204)
+        error = form.get("ErrorCode", "").strip()
+        await run_in_threadpool(apply_report, session, NAME, sid, mapped, error if error.isalnum() else None)
+        return Response(status_code=204)
+
+    return router
+
+
+class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
+    """The twilio library's HTTP client, pointed at another base URL (a gateway, or the fake in tests)."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        super().__init__(timeout=timeout, logger=_quiet_http_log)
+        self.base_url = base_url.rstrip("/")
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> TwilioResponse:
+        """Send the library's request to our base URL instead of api.twilio.com."""
+        if url.startswith(TWILIO_API):
+            url = self.base_url + url[len(TWILIO_API) :]
+        return super().request(method, url, params, data, headers, auth, timeout, allow_redirects)
+
+
+def classify(exc: TwilioRestException) -> SendResult:
+    """Sort a provider error into opted out, permanent or temporary (429 and 5xx are always temporary)."""
+    code = int(exc.code) if exc.code else None
+    text = str(exc.msg)[:255]
+    if code in OPTED_OUT:
+        return SendResult(error_code=str(code), error=text, opted_out=True)
+    temporary = exc.status == 429 or exc.status >= 500 or code in TEMPORARY
+    if code in PERMANENT:
+        temporary = False
+    return SendResult(error_code=str(code or exc.status), error=text, temporary=temporary)
+
+
+class TwilioSender:
+    """Sends through the real twilio.rest.Client."""
+
+    name = NAME
+
+    def __init__(self, settings: Settings, timeout: float = 10.0) -> None:
+        self.settings = settings
+        self.client = Client(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            http_client=BaseUrlHttpClient(settings.twilio_api_url, timeout),
+        )
+
+    def send(self, sms: Outgoing) -> SendResult:
+        """Create the message; errors come back as a SendResult, never as an exception."""
+        sender = (
+            {"messaging_service_sid": self.settings.twilio_messaging_service_sid}
+            if self.settings.twilio_messaging_service_sid
+            else {"from_": self.settings.twilio_from_number}
+        )
+        try:
+            message = self.client.messages.create(
+                to=sms.to,
+                body=sms.body,
+                status_callback=f"{self.settings.public_url.rstrip('/')}{STATUS_PATH}",
+                validity_period=self.settings.validity_period_seconds,
+                **sender,
+            )
+        except TwilioRestException as exc:
+            return classify(exc)
+        except (requests.RequestException, OSError) as exc:
+            return SendResult(error_code="network", error=type(exc).__name__, temporary=True)
+        return SendResult(provider_sid=str(message.sid))
+
+    def own_reference(self, outbox_id: int) -> str | None:
+        """Twilio gives each message its own SID."""
+        return None
+
+    def find_sent(self, sms: Outgoing, since: datetime) -> str | None:
+        """Look the message up at the provider before resending one whose result was never recorded."""
+        try:
+            messages = self.client.messages.list(to=sms.to, date_sent_after=since, limit=50)
+        except (TwilioException, requests.RequestException, OSError) as exc:  # TwilioException: a list page
+            raise LookupFailed(type(exc).__name__) from exc
+        for message in messages:
+            if message.body == sms.body:
+                return str(message.sid)
+        return None
+
+    def call(self, to: str, url: str, status_callback: str) -> SendResult:
+        """Place a call from our number (a Messaging Service cannot call); errors come back as a SendResult."""
+        if not self.settings.twilio_from_number:
+            return SendResult(error_code="config", error="HOTLINE_TWILIO_FROM_NUMBER is needed to call back")
+        try:
+            call = self.client.calls.create(
+                to=to,
+                from_=self.settings.twilio_from_number,
+                url=url,
+                method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+                timeout=CALLBACK_RING_SECONDS,
+            )
+        except TwilioRestException as exc:
+            return classify(exc)
+        except (requests.RequestException, OSError) as exc:
+            return SendResult(error_code="network", error=type(exc).__name__, temporary=True)
+        return SendResult(provider_sid=str(call.sid))
+
+    def find_call(self, to: str, since: datetime) -> str | None:
+        """A call already placed to `to` since `since` (an earlier attempt whose answer we never heard)."""
+        try:
+            calls = self.client.calls.list(to=to, start_time_after=since, limit=20)
+        except (TwilioException, requests.RequestException, OSError) as exc:  # TwilioException: a list page
+            raise LookupFailed(type(exc).__name__) from exc
+        return str(calls[0].sid) if calls else None
+
+    def delete_recording(self, sid: str) -> bool:
+        """DELETE the Recording resource; a 404 means it is already gone (deleted by hand, or an earlier attempt)."""
+        try:
+            self.client.recordings(sid).delete()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return False
+            raise DeleteFailed(f"Twilio answered {exc.status} ({exc.code})") from exc
+        except (TwilioException, requests.RequestException, OSError) as exc:
+            raise DeleteFailed(type(exc).__name__) from exc
+        return True

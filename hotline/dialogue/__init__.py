@@ -1,0 +1,1 @@
+"""The conversation kit every domain builds on: the turn, keywords, dialogue state, contacts."""

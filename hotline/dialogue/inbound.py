@@ -1,0 +1,19 @@
+"""One message from a family as every channel hands it to the conversation engine, whatever its transport."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """An inbound SMS: the channel it came in on, that transport's message id (the dedup key within the channel),
+    who sent it, to which of our numbers, the text and when it arrived."""
+
+    channel: str
+    message_id: str
+    sender: str
+    receiver: str
+    body: str
+    received_at: datetime

@@ -1,1 +1,0 @@
-"""Inbound SMS: the Twilio webhook, keyword matching, conversations and replies."""
