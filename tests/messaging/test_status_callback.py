@@ -83,9 +83,7 @@ def test_a_report_that_comes_before_its_send_is_recorded_is_kept_then_applied(
     contact = Contact(phone_hash="p" * 64, phone_encrypted=ctx.vault.encrypt("+996555123456"), language="ru")
     session.add(contact)
     session.flush()
-    message = outbox.enqueue(
-        session, ctx, contact=contact, text="hi", purpose=Purpose.REPLY, key="early", now=MORNING
-    )
+    message = outbox.enqueue(session, ctx, contact=contact, text="hi", purpose=Purpose.REPLY, key="early", now=MORNING)
     session.commit()
 
     class ReportsAtOnce(TwilioSender):
