@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     outbound_channel: str = ""
     # The outbound channel's sender cannot receive replies (Twilio's alphanumeric sender ID): texts don't invite one.
     outbound_one_way: bool = False
+    # The number families text (a short number): named in texts from a one-way sender that ask for an answer.
+    public_number: str = ""
     # The number families text is free to text (agreed with the operator): only then does HELP say so.
     free_to_text: bool = False
     # Kannel (a local operator's SMPP link): its sendsms interface, and how its sms-service calls us.
@@ -195,6 +197,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"HOTLINE_OUTBOUND_CHANNEL={self.outbound_channel} is not in HOTLINE_CHANNELS={self.channels}"
             )
+        if self.outbound_one_way and not self.public_number:
+            raise ValueError("HOTLINE_OUTBOUND_ONE_WAY needs HOTLINE_PUBLIC_NUMBER: the number families can write to")
         return self
 
     @property

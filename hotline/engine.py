@@ -182,7 +182,7 @@ def on_keyword(turn: Turn, match: Match) -> Answer:
     """Answer a matched keyword."""
     keyword, contact = match.keyword, turn.contact
     if keyword == "HELP":
-        return turn.say("help")
+        return turn.say("help", free=turn.ctx.settings.free_to_text)
     if keyword == "STOP":
         contact.opted_out_at = contact.opted_out_at or turn.now
         turn.session.add(contact)

@@ -38,7 +38,10 @@ def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
             for pin in (None, "0123")
         ],
         "complaints/appended": [{"reference": "12345678"}],
-        "complaints/in_progress": [{"reference": "12345678"}],
+        # From a one-way sender (an alphanumeric ID) the text names the number to write to instead.
+        "complaints/in_progress": [{"reference": "12345678", "reply_to": r} for r in (None, "+996312900900")],
+        "reminders/ask_born": [{"reply_to": r} for r in (None, "+996312900900")],
+        "help": [{"free": f} for f in (False, True)],
         # Reminders are rendered with the child's age (the longest: 59 months); test_planner checks 2 segments.
         "reminders/vaccination": [{"months": m} for m in (2, 3, 5, 12)],
         "reminders/join_retry": [
@@ -70,6 +73,14 @@ def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
     for version in catalogue.all_versions():
         contexts.setdefault(version.template, []).append({"p": version})
     return contexts
+
+
+def test_help_says_free_only_when_the_number_is_free_to_text() -> None:
+    library = TextLibrary(TEMPLATES, 3)
+    free_words = {"ky": "акысыз", "ru": "Бесплатная", "uz": "бепул", "en": "Free"}
+    for language, word in free_words.items():
+        assert word in library.render("help", language, free=True).text
+        assert word.lower() not in library.render("help", language, free=False).text.lower()
 
 
 def names(language: str) -> set[str]:

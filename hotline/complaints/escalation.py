@@ -13,6 +13,7 @@ from hotline.admin.access import can_see
 from hotline.complaints.service import LEVEL_UP, OPEN_STATUSES, record_event
 from hotline.context import Context
 from hotline.messaging.outbox import enqueue
+from hotline.messaging.routing import reply_number
 from hotline.models import (
     Actor,
     Complaint,
@@ -73,7 +74,12 @@ def escalate(
         )
     contact = session.get(Contact, complaint.contact_id) if complaint.contact_id and not complaint.anonymous else None
     if contact is not None:
-        sms = ctx.texts.render("complaints/in_progress", complaint.language, reference=complaint.reference)
+        sms = ctx.texts.render(
+            "complaints/in_progress",
+            complaint.language,
+            reference=complaint.reference,
+            reply_to=reply_number(ctx.settings),
+        )
         # One key per complaint: a second escalation never sends it again.
         enqueue(
             session,

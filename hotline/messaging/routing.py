@@ -20,3 +20,9 @@ def outbound_transport(settings: Settings, purpose: Purpose, last_channel: str |
     if purpose in ANSWERS and own:
         return own
     return settings.outbound_channel or own or in_use[0]
+
+
+def reply_number(settings: Settings) -> str | None:
+    """The number to name in a text that asks the family to write back, when the outbound sender cannot take replies
+    (an alphanumeric sender ID); None when a plain reply reaches the hotline."""
+    return settings.public_number if settings.outbound_one_way else None

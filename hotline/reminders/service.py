@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, col, select
 from hotline.content import Rendered
 from hotline.context import Context
 from hotline.messaging.outbox import enqueue, in_quiet_hours, outbound_row, quiet_hours_end
+from hotline.messaging.routing import reply_number
 from hotline.models import (
     Contact,
     Enrolment,
@@ -222,8 +223,12 @@ class _Run:
         rendered = self._texts.get(key)
         if rendered is None:
             texts = self.ctx.texts
+            # A text that asks for an answer names the number to write to when the sender is one-way.
+            reply_to = reply_number(self.ctx.settings)
             rendered = (
-                texts.render(template, language) if months is None else texts.render(template, language, months=months)
+                texts.render(template, language, reply_to=reply_to)
+                if months is None
+                else texts.render(template, language, months=months, reply_to=reply_to)
             )
             self._texts[key] = rendered
         return rendered
