@@ -15,7 +15,7 @@ from hotline import health
 from hotline import metrics as metrics_routes
 from hotline.admin import oversight, web
 from hotline.admin import routes as admin_routes
-from hotline.channels import kannel, twilio
+from hotline.channels import android, kannel, twilio
 from hotline.config import Settings, resolve_secrets
 from hotline.context import build_context
 from hotline.db import POOL_SIZE, get_engine, migrate
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # and its signed callbacks; a channel's routes refuse requests while it is not in HOTLINE_CHANNELS.
     app.include_router(twilio.routes(handle_inbound))
     app.include_router(kannel.routes(handle_inbound))
+    app.include_router(android.routes(handle_inbound))
     app.include_router(voice_routes.router)
     if settings.simulator_enabled:
         app.include_router(simulator.router)

@@ -149,6 +149,13 @@ def inbound_from_query(query: str, now: datetime) -> Inbound:
     return Inbound(NAME, fields["id"], fields["from"], fields["to"], text, now)
 
 
+def reply_response(text: str) -> Response:
+    """The body Kannel sends to the phone: plain text (an empty one sends nothing: omit-empty), UTF-8, and marked
+    UCS-2 when it is not GSM-7, or Kannel sends Cyrillic as question marks."""
+    headers = {"X-Kannel-Coding": "2"} if text and count_segments(text).encoding == "UCS-2" else {}
+    return Response(text, media_type="text/plain; charset=utf-8", headers=headers)
+
+
 def routes(handle: InboundHandler) -> APIRouter:
     """GET /kannel/sms (Kannel's sms-service: the first reply in the response body, the rest by the outbox) and
     GET /kannel/dlr (delivery reports for what we sent through sendsms)."""
@@ -164,8 +171,7 @@ def routes(handle: InboundHandler) -> APIRouter:
         replies = await run_in_threadpool(handle, session, ctx, inbound)
         if len(replies) > 1:
             await run_in_threadpool(queue_rest, session, ctx, inbound, replies)
-        # An empty body sends nothing (Kannel's omit-empty); the text is UTF-8, as the Content-Type says.
-        return Response(replies[0] if replies else "", media_type="text/plain; charset=utf-8")
+        return reply_response(replies[0] if replies else "")
 
     @router.get(DLR_PATH, status_code=204)
     async def delivery_report(request: Request, session: SessionDep, ctx: ContextDep) -> Response:

@@ -1,0 +1,1 @@
+"""Tests of each channel: Twilio, Kannel, the Android gateway."""
