@@ -1,13 +1,21 @@
-"""The SMS Gateway for Android channel (placeholder until the API is confirmed)."""
+"""The SMS Gateway for Android channel (being written)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from fastapi import APIRouter
+
+from hotline.channels.base import InboundHandler
 from hotline.config import Settings
 from hotline.messaging.sender import Outgoing, SendResult
 
 NAME = "android"
+
+
+def routes(handle: InboundHandler) -> APIRouter:
+    """POST /android/webhook."""
+    return APIRouter()
 
 
 class AndroidSender:
