@@ -113,8 +113,11 @@ def sms(
     text: Annotated[str, typer.Argument(help="The SMS text.")],
     sender: Annotated[str, typer.Option("--from", help="Sender phone number.")] = "+996555123456",
     url: Annotated[str | None, typer.Option(help="A running server; default: in this process.")] = None,
+    channel: Annotated[
+        str, typer.Option(help="The channel it comes in on: twilio, kannel or android (as that transport sends it).")
+    ] = "twilio",
 ) -> None:
-    """Send TEXT through the signed webhook, as Twilio would, and print the reply."""
+    """Send TEXT as the channel's transport would (signed, or with Kannel's secret) and print the reply."""
     from hotline.main import create_app
     from hotline.simulator.sms import WebhookRejected, send_sms
 
@@ -123,11 +126,11 @@ def sms(
     async def run() -> list[str]:
         if url:
             async with httpx.AsyncClient(base_url=url, timeout=20) as client:
-                return await send_sms(client, settings, sender, text)
+                return await send_sms(client, settings, sender, text, channel)
         migrate(settings.database_url)
         transport = httpx.ASGITransport(app=create_app(settings))
         async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as client:
-            return await send_sms(client, settings, sender, text)
+            return await send_sms(client, settings, sender, text, channel)
 
     try:
         replies = asyncio.run(run())
@@ -138,7 +141,7 @@ def sms(
         typer.secho(f"cannot reach {url}: {exc}", fg="red", err=True)
         raise typer.Exit(1) from exc
     if not replies:
-        typer.echo("(no reply)")
+        typer.echo("(replies go through the outbox)" if channel == "android" else "(no reply)")
     for reply in replies:
         typer.echo(reply)
 

@@ -94,8 +94,9 @@ class Settings(BaseSettings):
     # First wait before a temporary failure is retried; doubles each attempt, up to an hour.
     retry_backoff_seconds: float = Field(default=30.0, gt=0, le=3600)
     scheduler_in_process: bool = False
-    # Channels (issue #14, docs/CHANNELS.md): the transports in use, comma-separated (twilio, kannel, android).
-    channels: str = "twilio"
+    # Channels (issue #14, docs/CHANNELS.md): the transports in use, comma-separated (twilio, kannel, android);
+    # unset: twilio, and in development all three (the simulator can play each, backed by the console).
+    channels: str | None = None
     # Where reminders, officers' answers and alerts go; empty: back on the channel the phone last used (else the
     # first channel). A direct answer always goes back on the channel the message came in on.
     outbound_channel: str = ""
@@ -184,7 +185,9 @@ class Settings(BaseSettings):
 
     @field_validator("channels")
     @classmethod
-    def _known_channels(cls, value: str) -> str:
+    def _known_channels(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         names = [name.strip().lower() for name in value.split(",") if name.strip()]
         unknown = sorted(set(names) - set(CHANNELS))
         if unknown or not names:
@@ -194,9 +197,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _outbound_is_in_use(self) -> Settings:
         if self.outbound_channel and self.outbound_channel not in self.channel_list:
-            raise ValueError(
-                f"HOTLINE_OUTBOUND_CHANNEL={self.outbound_channel} is not in HOTLINE_CHANNELS={self.channels}"
-            )
+            in_use = ",".join(self.channel_list)
+            raise ValueError(f"HOTLINE_OUTBOUND_CHANNEL={self.outbound_channel} is not in HOTLINE_CHANNELS={in_use}")
         if self.outbound_one_way and not self.public_number:
             raise ValueError("HOTLINE_OUTBOUND_ONE_WAY needs HOTLINE_PUBLIC_NUMBER: the number families can write to")
         return self
@@ -204,6 +206,8 @@ class Settings(BaseSettings):
     @property
     def channel_list(self) -> tuple[str, ...]:
         """The channels in use, the first being the default for outbound messages."""
+        if self.channels is None:
+            return CHANNELS if self.development else ("twilio",)
         return tuple(self.channels.split(","))
 
     def encryption_key_list(self) -> list[str]:

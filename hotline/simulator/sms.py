@@ -1,11 +1,19 @@
-"""The simulator (a basic phone's message thread in the browser) and the signed path it shares with the CLI."""
+"""The simulator (a basic phone's message thread in the browser) and the authenticated paths it shares with the
+CLI: a message comes in on the chosen channel (Twilio, Kannel, the Android gateway) as that transport sends it."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import secrets
+import time
+import uuid
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import APIRouter, Depends, Request
@@ -27,6 +35,8 @@ router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 ContextDep = Annotated[Context, Depends(get_context)]
 WEBHOOK_PATH = "/twilio/sms"
+KANNEL_PATH = "/kannel/sms"
+ANDROID_PATH = "/android/webhook"
 SIMULATED_RECEIVER = "+996312000000"
 
 
@@ -54,8 +64,60 @@ def replies_from_twiml(twiml: str) -> list[str]:
     return [element.text or "" for element in ET.fromstring(twiml).iter("Message")]
 
 
-async def send_sms(client: httpx.AsyncClient, settings: Settings, sender: str, body: str) -> list[str]:
-    """Post one SMS through the signed webhook (in-process or to a server) and return the replies."""
+def kannel_query(settings: Settings, sender: str, body: str) -> str:
+    """The query Kannel's sms-service sends for one SMS (the get-url of docs/CHANNELS.md), with our secret."""
+    fields = {
+        "secret": settings.kannel_secret,
+        "id": str(uuid.uuid4()),  # Kannel's ids are UUIDs
+        "from": sender,
+        "to": settings.public_number or SIMULATED_RECEIVER,
+        "coding": "0",
+        "charset": "UTF-8",  # what Kannel passes with mo-recode: the text as UTF-8
+        "text": body,
+    }
+    return urlencode(fields)
+
+
+def android_webhook(settings: Settings, sender: str, body: str) -> tuple[bytes, dict[str, str]]:
+    """An sms:received webhook as SMS Gateway for Android sends it, signed with the app's signing key."""
+    message_id = secrets.token_urlsafe(16)
+    envelope = {
+        "id": secrets.token_urlsafe(16),
+        "webhookId": "hotline",
+        "event": "sms:received",
+        "deviceId": "simulator",
+        "payload": {
+            "messageId": message_id,
+            "message": body,
+            "phoneNumber": sender,
+            "sender": sender,
+            "recipient": settings.public_number or SIMULATED_RECEIVER,
+            "simNumber": 1,
+            "receivedAt": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        },
+    }
+    raw = json.dumps(envelope, ensure_ascii=False).encode()
+    timestamp = str(int(time.time()))
+    signature = hmac.new(settings.android_signing_key.encode(), raw + timestamp.encode(), hashlib.sha256).hexdigest()
+    return raw, {"Content-Type": "application/json", "X-Signature": signature, "X-Timestamp": timestamp}
+
+
+async def send_sms(
+    client: httpx.AsyncClient, settings: Settings, sender: str, body: str, channel: str = "twilio"
+) -> list[str]:
+    """Post one SMS as the channel's transport would (in-process or to a server) and return the replies that come
+    back in the response: Twilio's TwiML, Kannel's body. The Android gateway's replies all go by the outbox."""
+    if channel == "kannel":
+        response = await client.get(f"{KANNEL_PATH}?{kannel_query(settings, sender, body)}")
+        if response.status_code != 200:
+            raise WebhookRejected(f"{response.status_code}: {response.text}")
+        return [response.text] if response.text else []
+    if channel == "android":
+        raw, headers = android_webhook(settings, sender, body)
+        response = await client.post(ANDROID_PATH, content=raw, headers=headers)
+        if response.status_code >= 300:
+            raise WebhookRejected(f"{response.status_code}: {response.text}")
+        return []
     form, headers = signed_sms_form(settings, sender, body)
     response = await client.post(WEBHOOK_PATH, data=form, headers=headers)
     if response.status_code != 200:
@@ -68,6 +130,7 @@ class SimulatedSms(BaseModel):
 
     sender: str = Field(min_length=1, max_length=32)
     body: str = Field(max_length=1600)
+    channel: Literal["twilio", "kannel", "android"] = "twilio"
 
 
 @router.get("/simulator/outbox")
@@ -94,6 +157,7 @@ def simulator_outbox(sender: str, session: SessionDep, ctx: ContextDep) -> JSONR
             "purpose": str(m.purpose),
             "segments": m.segments,
             "encoding": m.encoding,
+            "channel": m.transport,
         }
         for m in rows
     ]
@@ -103,22 +167,36 @@ def simulator_outbox(sender: str, session: SessionDep, ctx: ContextDep) -> JSONR
 @router.get("/simulator", response_class=HTMLResponse)
 def simulator_page(request: Request, ctx: ContextDep) -> HTMLResponse:
     """The phone page."""
-    return templates.TemplateResponse(request, "simulator.html", {"development": ctx.settings.development})
+    context = {"development": ctx.settings.development, "channels": ctx.settings.channel_list}
+    return templates.TemplateResponse(request, "simulator.html", context)
 
 
 @router.post("/simulator/send")
 async def simulator_send(request: Request, sms: SimulatedSms, ctx: ContextDep) -> JSONResponse:
     """Send what was typed through the real signed webhook and return the replies with their cost."""
-    transport = httpx.ASGITransport(app=request.app)
+    if sms.channel not in ctx.settings.channel_list:
+        return JSONResponse({"error": f"The {sms.channel} channel is not in HOTLINE_CHANNELS"}, status_code=422)
+    # Kannel's requests come from an allowed address: the simulator's in-process requests come from 127.0.0.1.
+    transport = httpx.ASGITransport(app=request.app, client=("127.0.0.1", 123))
     async with httpx.AsyncClient(transport=transport, base_url=ctx.settings.public_url) as client:
         try:
-            replies = await send_sms(client, ctx.settings, sms.sender, sms.body)
+            replies = await send_sms(client, ctx.settings, sms.sender, sms.body, sms.channel)
         except WebhookRejected as exc:
             return JSONResponse({"error": str(exc)}, status_code=422)
     payload: list[dict[str, Any]] = []
     for text in replies:
         count = count_segments(text)
-        payload.append({"text": text, "segments": count.segments, "encoding": count.encoding, "units": count.units})
+        payload.append(
+            {
+                "text": text,
+                "segments": count.segments,
+                "encoding": count.encoding,
+                "units": count.units,
+                "channel": sms.channel,
+            }
+        )
+    if not replies and sms.channel == "android":
+        return JSONResponse({"replies": [], "note": "Replies come through the outbox, as the Android app sends them."})
     if not replies:
-        return JSONResponse({"replies": [], "note": "No reply (the sender is not a phone number)."})
+        return JSONResponse({"replies": [], "note": "No reply (the sender is not a phone number, or after STOP)."})
     return JSONResponse({"replies": payload})

@@ -59,3 +59,39 @@ def test_outbox_messages_show_in_the_simulator(settings: Settings, session: Sess
     assert [(m["text"], m["purpose"], m["status"]) for m in pushed] == [
         (f"Жалоба {complaint.reference}: Проверяем.", "complaint_update", "pending")
     ]
+
+
+def test_field_staff_choose_the_channel_a_message_comes_in_on(
+    settings: Settings, session: Session, tmp_path: Path
+) -> None:
+    from hotline.complaints import service
+    from hotline.context import build_context
+    from hotline.models import Complaint, utcnow
+
+    dev = make_settings(settings.database_url, tmp_path, env="development", public_url="http://127.0.0.1:8000")
+    with TestClient(create_app(dev)) as client:
+        page = client.get("/simulator")
+        assert all(f'<option value="{name}">' in page.text for name in ("twilio", "kannel", "android"))
+        for text in ("АРЫЗ пособие не төлөнбөйт", "1", "1"):
+            sent = client.post("/simulator/send", json={"sender": "0555 123 456", "body": text, "channel": "kannel"})
+            assert sent.status_code == 200
+        reply = sent.json()["replies"][0]
+        assert reply["channel"] == "kannel" and reply["encoding"] == "UCS-2"
+        complaint = session.exec(select(Complaint)).one()
+        service.add_answer(session, build_context(dev), complaint, "Текшерип жатабыз.", utcnow(), officer_id=None)
+        session.commit()
+        pushed = client.get("/simulator/outbox", params={"sender": "+996555123456"}).json()["messages"]
+        refused = client.post("/simulator/send", json={"sender": "0555123456", "body": "HELP", "channel": "smpp"})
+    # The officers' answer leaves on the channel the family last used: Kannel.
+    assert [(m["purpose"], m["channel"]) for m in pushed] == [("complaint_update", "kannel")]
+    assert {row.channel for row in session.exec(select(InboundMessage))} == {"kannel"}
+    assert refused.status_code == 422
+
+
+def test_a_channel_not_in_use_cannot_be_simulated(settings: Settings, tmp_path: Path) -> None:
+    only_twilio = make_settings(settings.database_url, tmp_path, simulator=True)  # production: twilio only
+    with TestClient(create_app(only_twilio)) as client:
+        page = client.get("/simulator")
+        response = client.post("/simulator/send", json={"sender": "0555123456", "body": "HELP", "channel": "kannel"})
+    assert '<option value="kannel">' not in page.text
+    assert response.status_code == 422 and "HOTLINE_CHANNELS" in response.json()["error"]
