@@ -125,6 +125,8 @@ def _decode(raw: bytes, coding: str, charset: str) -> str:
     name = charset.strip() or ("UTF-16BE" if coding == "2" else "UTF-8")
     if name.upper() in ("UCS-2", "UCS2", "UTF-16"):
         name = "UTF-16BE"
+    elif name.upper() == "8-BIT":
+        name = "latin-1"  # a data SMS (coding 1): its bytes kept one for one, never refused
     try:
         return raw.decode(name)
     except (LookupError, UnicodeDecodeError) as exc:
@@ -173,7 +175,7 @@ def routes(handle: InboundHandler) -> APIRouter:
             await run_in_threadpool(queue_rest, session, ctx, inbound, replies)
         return reply_response(replies[0] if replies else "")
 
-    @router.get(DLR_PATH, status_code=204)
+    @router.get(DLR_PATH)
     async def delivery_report(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
         """Record Kannel's report on one of our messages (its id and the report type are in the URL)."""
         check_source(request, ctx.settings)
@@ -184,9 +186,11 @@ def routes(handle: InboundHandler) -> APIRouter:
         status = DLR_STATUSES.get(kind)
         if status is None:
             log.warning("kannel report for %s with unknown type %s ignored", outbox_id, kind)
-            return Response(status_code=204)
-        await run_in_threadpool(apply_report, session, NAME, str(outbox_id), status, None if kind < 16 else "rejected")
-        return Response(status_code=204)
+        else:
+            error = "rejected" if status == OutboundStatus.FAILED else None
+            await run_in_threadpool(apply_report, session, NAME, str(outbox_id), status, error)
+        # 200, not 204: Kannel takes anything but 200/202 as a failure and sends the report again.
+        return Response("", media_type="text/plain")
 
     return router
 

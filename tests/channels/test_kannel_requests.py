@@ -177,7 +177,7 @@ def test_delivery_reports_move_a_message_forward_and_an_unknown_one_is_kept(
 ) -> None:
     kannel.get("/kannel/sms?" + sms_query(kannel_settings, b"HELP"))
     secret = quote(kannel_settings.kannel_secret)
-    assert kannel.get(f"/kannel/dlr?secret={secret}&id=987654&type=1").status_code == 204
+    assert kannel.get(f"/kannel/dlr?secret={secret}&id=987654&type=1").status_code == 200  # Kannel retries others
     kept = session.exec(select(DeliveryReport)).one()
     assert (kept.transport, kept.reference, kept.status) == ("kannel", "987654", OutboundStatus.DELIVERED)
     for bad in ("id=abc&type=1", "id=1", "type=8", "id=1&type=x"):
