@@ -19,10 +19,11 @@ def public_url(settings: Settings, request: Request) -> str:
     return f"{settings.public_url.rstrip('/')}{request.url.path}{query}"
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The raw body (a signature covers its exact bytes); 413 past `limit`, before more is read."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdecimal()):
             raise HTTPException(400, "Content-Length is not a number")
         if int(declared) > limit:
             raise HTTPException(413, f"Request body over {limit} bytes")
@@ -39,7 +40,7 @@ async def read_signed_form(request: Request, settings: Settings) -> dict[str, st
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_TYPE:
         raise HTTPException(415, f"Expected {FORM_TYPE}, as Twilio sends")
-    raw = await _read_limited(request, settings.max_request_bytes)
+    raw = await read_limited(request, settings.max_request_bytes)
     try:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS)
     except UnicodeDecodeError as exc:

@@ -41,6 +41,6 @@ def test_simultaneous_retries_store_one_message(engine: Engine, ctx: Context, se
 def test_first_messages_of_a_new_phone_at_once_make_one_contact(engine: Engine, ctx: Context, session: Session) -> None:
     messages = [Inbound("twilio", new_sid(), "+996700123123", OUR_NUMBER, "HELP", utcnow()) for _ in range(4)]
     replies = _race(engine, ctx, messages)
-    assert all(reply and reply[0].startswith("Free hotline") for reply in replies)
+    assert all(reply and reply[0].startswith("Hotline for families") for reply in replies)
     assert session.exec(select(func.count()).select_from(InboundMessage)).one() == 4
     assert session.exec(select(func.count()).select_from(Contact)).one() == 1
