@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Batken hotline", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.ctx = build_context(settings)
     app.state.engine = get_engine(settings.database_url)
-    app.state.metrics = registry_for(app.state.engine)
+    app.state.metrics = registry_for(app.state.engine, settings.channel_list)
     app.include_router(health.router)
     health.install_database_errors(app)  # a database outage is a 503 (Twilio's fallback answers), not a 500
     app.include_router(metrics_routes.router)

@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline.logs import REQUEST_ID
-from hotline.models import CallDirection, OutboundMessage, OutboundStatus, Purpose, VoiceCall, utcnow
+from hotline.models import CallDirection, DeliveryReport, OutboundMessage, OutboundStatus, Purpose, VoiceCall, utcnow
 from hotline.voice.recordings import waiting_deletions
 
 router = APIRouter()
@@ -115,8 +115,9 @@ class WebhookMetrics:
 class DatabaseCollector(Collector):
     """Figures every process agrees on, because they come from the database; each query walks an index."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, channels: tuple[str, ...] = ("twilio",)) -> None:
         self.engine = engine
+        self.channels = channels
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Database up, outbox by status, due and oldest wait, and the voice line's last day."""
@@ -140,6 +141,14 @@ class DatabaseCollector(Collector):
                 col(OutboundMessage.next_attempt_at) <= now,
             )
             due = session.exec(select(func.count()).select_from(OutboundMessage).where(*due_filter)).one()
+            due_by_channel = dict(
+                session.exec(
+                    select(OutboundMessage.transport, func.count())
+                    .where(*due_filter)
+                    .group_by(OutboundMessage.transport)
+                ).all()
+            )
+            reports_waiting = session.exec(select(func.count()).select_from(DeliveryReport)).one()
             oldest = session.exec(select(func.min(OutboundMessage.next_attempt_at)).where(*due_filter)).one()
             callbacks = session.exec(
                 select(func.count())
@@ -162,6 +171,18 @@ class DatabaseCollector(Collector):
             by_status.add_metric([status.value], float(counts.get(status.value, 0)))
         yield by_status
         yield GaugeMetricFamily("hotline_outbox_due", "Messages due to be sent now", value=float(due))
+        # One channel's backlog (Kannel down, the Android phone offline) shows on its own.
+        by_channel = GaugeMetricFamily(
+            "hotline_outbox_due_by_channel", "Messages due to be sent now, by channel", labels=["channel"]
+        )
+        for channel in self.channels:
+            by_channel.add_metric([channel], float(due_by_channel.get(channel, 0)))
+        yield by_channel
+        yield GaugeMetricFamily(
+            "hotline_delivery_reports_waiting",
+            "Delivery reports kept because their message's send was not recorded (or is unknown)",
+            value=float(reports_waiting),
+        )
         waited = (now - oldest).total_seconds() if oldest is not None else 0.0
         yield GaugeMetricFamily(
             "hotline_outbox_oldest_due_seconds", "How long the oldest due message waited", value=max(waited, 0.0)
@@ -184,10 +205,10 @@ class DatabaseCollector(Collector):
         )
 
 
-def registry_for(engine: Engine) -> CollectorRegistry:
+def registry_for(engine: Engine, channels: tuple[str, ...] = ("twilio",)) -> CollectorRegistry:
     """The web server's registry: the database figures, and the counters of this process (or of every worker)."""
     registry = CollectorRegistry()
-    registry.register(DatabaseCollector(engine))
+    registry.register(DatabaseCollector(engine, channels))
     if os.environ.get(MULTIPROC_ENV):
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # sums what each worker wrote in the shared folder
     else:

@@ -16,11 +16,15 @@ import httpx
 from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
 from sqlalchemy import text
+from sqlmodel import Session
 
 from hotline.config import Settings
+from hotline.context import build_context
 from hotline.db import get_engine
 from hotline.main import create_app
+from hotline.messaging import outbox
 from hotline.metrics import process_registry
+from hotline.models import Contact, DeliveryReport, Purpose
 from hotline.scheduler import build_scheduler
 from tests.conftest import make_settings
 from tests.factories import post_form, sms_form
@@ -59,6 +63,24 @@ def test_voice_line_and_database_figures(settings: Settings) -> None:
     assert sample(exposition, "hotline_voice_calls_last_day", direction="rejected") == 1
     assert sample(exposition, "hotline_voice_calls_last_day", direction="inbound") == 0
     assert sample(exposition, "hotline_outbox_messages", status="pending") == 1
+
+
+def test_each_channel_s_backlog_and_the_reports_kept_show(settings: Settings, session: Session) -> None:
+    both = settings.model_copy(update={"channels": "kannel,twilio", "kannel_secret": "k" * 40})
+    ctx = build_context(both)
+    contact = Contact(phone_hash="h" * 64, phone_encrypted=ctx.vault.encrypt("+996555123456"), language="ky")
+    contact.last_channel = "kannel"
+    session.add(contact)
+    session.flush()
+    for key in ("a", "b"):
+        outbox.enqueue(session, ctx, contact=contact, text="Салам", purpose=Purpose.REPLY, key=key)
+    session.add(DeliveryReport(transport="kannel", reference="999", status="delivered"))
+    session.commit()
+    with TestClient(create_app(both)) as client:
+        exposition = client.get("/metrics").text
+    assert sample(exposition, "hotline_outbox_due_by_channel", channel="kannel") == 2
+    assert sample(exposition, "hotline_outbox_due_by_channel", channel="twilio") == 0
+    assert sample(exposition, "hotline_delivery_reports_waiting") == 1
 
 
 def test_metrics_answer_while_the_database_is_down(tmp_path: Path) -> None:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from hotline.channels.twilio import TwilioSender
 from hotline.config import Settings
 from hotline.context import build_context
 from hotline.messaging import outbox
+from hotline.messaging.dispatcher import RateLimiter, dispatch_once
 from hotline.messaging.routing import outbound_transport, reply_number
-from hotline.models import Channel, Contact, Purpose
+from hotline.models import Channel, Contact, OutboundMessage, Purpose
+from tests.fake_twilio import FakeTwilio
+
+MORNING = datetime.fromisoformat("2026-11-20T04:00:00+00:00")  # 10:00 in Bishkek: outside quiet hours
 
 
 def test_an_answer_goes_back_on_the_channel_the_family_used(settings: Settings) -> None:
@@ -55,3 +63,32 @@ def test_settings_name_a_known_channel_and_an_outbound_one_in_use(settings: Sett
         Settings(**{**settings.model_dump(), "outbound_one_way": True})
     one_way = Settings(**{**settings.model_dump(), "outbound_one_way": True, "public_number": "1212"})
     assert reply_number(one_way) == "1212" and reply_number(settings) is None
+
+
+def test_each_channel_s_dispatcher_sends_only_its_own_messages(
+    settings: Settings, session: Session, engine: Engine, fake: FakeTwilio
+) -> None:
+    # A Kannel link that is down must not hold up what goes by Twilio, nor be sent through Twilio instead.
+    ctx = build_context(
+        settings.model_copy(
+            update={"channels": "kannel,twilio", "twilio_api_url": fake.url, "send_rate_segments_per_second": 1000}
+        )
+    )
+    contact = Contact(phone_hash="h" * 64, phone_encrypted=ctx.vault.encrypt("+996555123456"), language="ky")
+    contact.last_channel = "kannel"
+    session.add(contact)
+    session.flush()
+    by_kannel = outbox.enqueue(
+        session, ctx, contact=contact, text="kannel", purpose=Purpose.REPLY, key="k", now=MORNING
+    )
+    contact.last_channel = "twilio"
+    by_twilio = outbox.enqueue(
+        session, ctx, contact=contact, text="twilio", purpose=Purpose.REPLY, key="t", now=MORNING
+    )
+    session.commit()
+    limiter = RateLimiter(engine, "routing-test", 1000)
+    report = dispatch_once(engine, ctx, TwilioSender(ctx.settings), limiter, now=MORNING, sleep=lambda _: None)
+    assert report.sent == 1 and [m["body"] for m in fake.messages] == ["twilio"]
+    session.expire_all()
+    assert (session.get(OutboundMessage, by_kannel.id) or by_kannel).status == "pending"
+    assert (session.get(OutboundMessage, by_twilio.id) or by_twilio).status == "sent"
