@@ -23,6 +23,7 @@ from hotline.models import (
     Complaint,
     ComplaintAnswer,
     ComplaintEvent,
+    DeliveryReport,
     InboundMessage,
     OutboundMessage,
     OutboundStatus,
@@ -56,9 +57,10 @@ class RetentionReport:
     identities: int = 0
     texts: int = 0
     rate_events: int = 0
+    reports: int = 0
 
     def __bool__(self) -> bool:
-        return any((self.messages_in, self.messages_out, self.identities, self.texts, self.rate_events))
+        return any((self.messages_in, self.messages_out, self.identities, self.texts, self.rate_events, self.reports))
 
 
 def enforce_retention(session: Session, ctx: Context, now: datetime) -> RetentionReport:
@@ -72,6 +74,7 @@ def enforce_retention(session: Session, ctx: Context, now: datetime) -> Retentio
         identities=unlink_complainants(session, now - timedelta(days=settings.complainant_identity_days), now),
         texts=redact_complaints(session, now - timedelta(days=settings.complaint_text_days), now),
         rate_events=forget_rate_events(session, ctx, now),
+        reports=forget_unmatched_reports(session, messages_before),
     )
 
 
@@ -210,3 +213,13 @@ def forget_rate_events(session: Session, ctx: Context, now: datetime, batch: int
         session.execute(delete(RateEvent).where(col(RateEvent.id).in_(ids)))
 
     return _in_batches(session, RateEvent, [col(RateEvent.day) < first_kept], apply, batch)
+
+
+def forget_unmatched_reports(session: Session, before: datetime, batch: int = BATCH) -> int:
+    """Drop delivery reports kept since before `before` that never found their message (sent by another system on
+    the same account, or forged): a message recorded since would have taken its report at once."""
+
+    def apply(ids: list[int]) -> None:
+        session.execute(delete(DeliveryReport).where(col(DeliveryReport.id).in_(ids)))
+
+    return _in_batches(session, DeliveryReport, [col(DeliveryReport.received_at) < before], apply, batch)

@@ -21,6 +21,7 @@ from hotline.models import (
     ComplaintAnswer,
     ComplaintEvent,
     ComplaintStatus,
+    DeliveryReport,
     InboundMessage,
     OutboundMessage,
     OutboundStatus,
@@ -163,6 +164,15 @@ def test_rate_limit_rows_of_past_days_go_and_todays_still_count(session: Session
     assert enforce_retention(session, ctx, WHEN).rate_events == 1
     assert sorted(r.day for r in session.exec(select(RateEvent))) == [today - DAY, today]
     assert complaints.count_today(session, "status_failure", "k" * 64, today) == 1
+
+
+def test_delivery_reports_that_never_found_their_message_go_with_old_bodies(session: Session, ctx: Context) -> None:
+    old = WHEN - timedelta(days=ctx.settings.message_retention_days + 1)
+    session.add(DeliveryReport(transport="kannel", reference="1", status="delivered", received_at=old))
+    session.add(DeliveryReport(transport="twilio", reference="SM" + "a" * 32, status="sent", received_at=WHEN))
+    session.commit()
+    assert enforce_retention(session, ctx, WHEN).reports == 1
+    assert [r.transport for r in session.exec(select(DeliveryReport))] == ["twilio"]
 
 
 def test_two_scheduler_processes_at_once_do_each_row_once(session: Session, ctx: Context, engine: Engine) -> None:
