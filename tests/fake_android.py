@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import socket
 import threading
 import time
 import urllib.error
@@ -32,11 +31,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlparse
 
 from hotline.messaging.segments import count_segments
+from tests.fake_twilio import OutageServer
 
 APP_VERSION = "1.50.0"  # what the fake reports as the app's version (User-Agent, /health)
 USER_AGENT = f"me.capcom.smsgateway/{APP_VERSION}"
@@ -291,30 +291,10 @@ class Failure:
     remaining: int  # -1: until recover()
 
 
-class _Server(ThreadingHTTPServer):
-    """Remembers open connections, so going down cuts kept-alive ones too, as a phone leaving Wi-Fi would."""
+class _Server(OutageServer):
+    """Going down cuts kept-alive connections too, as a phone leaving Wi-Fi would."""
 
-    allow_reuse_address = True
     daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        self.open_connections: set[socket.socket] = set()
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self.open_connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        self.open_connections.discard(request)
-        super().shutdown_request(request)
-
-    def cut(self) -> None:
-        for connection in list(self.open_connections):
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class FakeAndroid:

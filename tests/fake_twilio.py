@@ -340,7 +340,7 @@ def running_fake_twilio(account_sid: str, auth_token: str) -> Iterator[FakeTwili
         server.server_close()
 
 
-class _OutageServer(ThreadingHTTPServer):
+class OutageServer(ThreadingHTTPServer):
     """Remembers open connections, so an outage can cut the kept-alive ones too (as a crashed server would)."""
 
     allow_reuse_address = True
@@ -373,13 +373,13 @@ class FakeServer:
     def __init__(self, fake: FakeTwilio) -> None:
         self.fake = fake
         self.port = 0
-        self.server: _OutageServer | None = None
+        self.server: OutageServer | None = None
         self.start()
 
     def start(self) -> None:
         """Listen (again) on the fake's port."""
         handler = type("Handler", (_Handler,), {"fake": self.fake})
-        server = _OutageServer(("127.0.0.1", self.port), handler)
+        server = OutageServer(("127.0.0.1", self.port), handler)
         self.port = server.server_address[1]
         self.fake.url = f"http://127.0.0.1:{self.port}"
         self.server = server
