@@ -35,9 +35,9 @@ from sqlmodel import Session
 from bench.outbox import database
 from bench.webhook import environment, server
 from hotline.admin.auth import create_user
-from hotline.complaints.places import get_gazetteer
 from hotline.db import get_engine
 from hotline.models import Complaint, Jurisdiction, Role, utcnow
+from hotline.places import get_gazetteer
 from tests.support import free_port
 
 TARGET_MS = 150.0

@@ -20,7 +20,6 @@ from sqlmodel import select
 from hotline import metrics
 from hotline.admin import auth
 from hotline.complaints import service as complaint_service
-from hotline.complaints.places import get_gazetteer
 from hotline.config import ConfigError, Settings, get_settings
 from hotline.context import build_context
 from hotline.db import get_engine, migrate, session_scope
@@ -37,6 +36,7 @@ from hotline.models import (
     utcnow,
 )
 from hotline.phones import InvalidPhone, log_phone, mask_phone, normalise_phone
+from hotline.places import get_gazetteer
 from hotline.privacy import erasure
 from hotline.reminders import importer
 from hotline.voice import prompts

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from hotline.complaints.places import get_gazetteer
 from hotline.config import Settings
 from hotline.context import Context, build_context
 from hotline.models import Complaint, HealthAlert, InboundMessage, OutboundMessage, Purpose, ReminderPlanned, utcnow
+from hotline.places import get_gazetteer
 from hotline.reminders import importer
 from tests.cluster import (
     PG_ONLY,

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from hotline.benefits.service import estimate_uy_bulogo_komok, get_catalogue
-from hotline.complaints.places import get_gazetteer
 from hotline.config import ROOT, Settings
 from hotline.content import LANGUAGES, TEMPLATE_SUFFIX, TextLibrary, TextTooLong
 from hotline.models import ComplaintStatus
+from hotline.places import get_gazetteer
 
 TEMPLATES = ROOT / "message_templates"
 REVIEW_MARK = "{# needs_review:"

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
-from hotline.complaints.places import get_gazetteer
 from hotline.models import Complaint, Jurisdiction, Role, StaffUser
+from hotline.places import get_gazetteer
 
 RANK = {Jurisdiction.MUNICIPALITY: 0, Jurisdiction.DISTRICT: 1, Jurisdiction.OBLAST: 2}
 CASEWORK_ROLES = frozenset({Role.OFFICER, Role.SUPERVISOR})

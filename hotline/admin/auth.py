@@ -17,8 +17,8 @@ from sqlmodel import Session, col, select
 
 from hotline.admin.audit import audit
 from hotline.admin.i18n import Explained
-from hotline.complaints.places import Gazetteer, get_gazetteer
 from hotline.models import Jurisdiction, LoginFailure, Role, StaffUser
+from hotline.places import Gazetteer, get_gazetteer
 
 PASSWORDS = PasswordHasher()  # argon2id with the library's current recommended parameters
 MIN_PASSWORD_LENGTH = 10

@@ -11,7 +11,6 @@ from hotline.admin.access import can_see, is_supervisor
 from hotline.admin.audit import audit
 from hotline.admin.i18n import Explained
 from hotline.complaints.escalation import escalate
-from hotline.complaints.places import get_gazetteer
 from hotline.complaints.service import (
     DECIDED_STATUSES,
     InvalidTransition,
@@ -36,6 +35,7 @@ from hotline.models import (
     OutboundMessage,
     StaffUser,
 )
+from hotline.places import get_gazetteer
 
 MAX_NOTE_CHARS = 2000
 MIN_REVEAL_REASON_CHARS = 10

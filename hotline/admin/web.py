@@ -21,10 +21,10 @@ from hotline.admin import auth, casework
 from hotline.admin.access import is_supervisor
 from hotline.admin.i18n import translator
 from hotline.complaints.categories import get_rules
-from hotline.complaints.places import get_gazetteer
 from hotline.context import Context, get_context
 from hotline.db import SessionDep
 from hotline.models import MAX_ID, Role, StaffUser, utcnow
+from hotline.places import get_gazetteer
 from hotline.reminders import importer
 from hotline.reminders.reports import OUTCOMES
 

@@ -7,10 +7,10 @@ import re
 from sqlmodel import col, select
 
 from hotline.complaints import service
-from hotline.complaints.places import Place, get_gazetteer
 from hotline.dialogue.state import parse_number, save_conversation
 from hotline.dialogue.turn import Answer, Turn
 from hotline.models import Complaint, ComplaintDraft, Conversation, InboundMessage
+from hotline.places import Place, get_gazetteer
 
 FLOW = "complaint"
 

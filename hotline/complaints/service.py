@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hotline.complaints.categories import Category, Rules, get_rules
-from hotline.complaints.places import Gazetteer, Place, get_gazetteer
 from hotline.complaints.reference import is_valid_reference, new_pin, new_reference, pin_hash
 from hotline.context import Context
 from hotline.messaging.outbox import enqueue
@@ -28,6 +27,7 @@ from hotline.models import (
     RateEvent,
 )
 from hotline.phones import mask_phone
+from hotline.places import Gazetteer, Place, get_gazetteer
 
 LEVEL_UP = {Jurisdiction.MUNICIPALITY: Jurisdiction.DISTRICT, Jurisdiction.DISTRICT: Jurisdiction.OBLAST}
 

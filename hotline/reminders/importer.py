@@ -11,12 +11,12 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from hotline.admin.i18n import Explained
-from hotline.complaints.places import get_gazetteer
 from hotline.content import LANGUAGES
 from hotline.context import Context
 from hotline.dialogue.contacts import find_contact, get_or_create_contact
 from hotline.models import Enrolment, EnrolmentKind, EnrolmentStatus, Household, Volunteer, parse_int
 from hotline.phones import InvalidPhone, normalise_phone
+from hotline.places import get_gazetteer
 from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
 from hotline.reminders.service import (
     EnrolmentError,

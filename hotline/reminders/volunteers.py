@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from hotline.complaints.places import get_gazetteer
 from hotline.context import Context
 from hotline.messaging.outbox import enqueue
 from hotline.models import Contact, HealthAlert, Purpose, Volunteer
+from hotline.places import get_gazetteer
 
 ALERT_VALID = timedelta(hours=6)  # an alert that could not go out within hours is no longer useful
 

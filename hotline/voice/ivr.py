@@ -15,10 +15,10 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from hotline.benefits.service import ProgrammeVersion
 from hotline.complaints import service as complaints
-from hotline.complaints.places import get_gazetteer
 from hotline.complaints.reference import is_valid_reference
 from hotline.context import Context
 from hotline.models import CallDirection, Complaint, Contact, VoiceCall, parse_int
+from hotline.places import get_gazetteer
 from hotline.voice.prompts import (
     BENEFIT_PARTS,
     DANGER_KINDS,

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from hotline.benefits.service import Catalogue, ProgrammeVersion
-from hotline.complaints.places import Gazetteer
 from hotline.content import TextLibrary
 from hotline.models import ComplaintStatus
+from hotline.places import Gazetteer
 
 VOICE_LANGUAGES: Final = ("ky", "ru", "uz")
 # Languages Twilio's <Say> speaks; Kyrgyz and Uzbek have no Twilio voice (TWILIO.md §Voice).

@@ -14,7 +14,6 @@ from sqlmodel import Session, col, select
 
 from hotline.channels.twilio import TWILIO_API
 from hotline.complaints import service as complaints
-from hotline.complaints.places import get_gazetteer
 from hotline.config import Settings
 from hotline.content import LANGUAGES
 from hotline.context import Context
@@ -32,6 +31,7 @@ from hotline.models import (
     parse_int,
 )
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
+from hotline.places import get_gazetteer
 from hotline.voice.recordings import forget_recording
 from hotline.webhooks import twilio_sid
 

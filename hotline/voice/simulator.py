@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from hotline.complaints.places import get_gazetteer
 from hotline.context import Context, get_context
+from hotline.places import get_gazetteer
 from hotline.simulator.sms import SIMULATED_RECEIVER
 from hotline.voice.prompts import Prompts
 from hotline.webhooks import sign, twilio_sid

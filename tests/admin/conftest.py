@@ -11,13 +11,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from hotline.admin.auth import create_user
-from hotline.complaints.places import get_gazetteer
 from hotline.complaints.service import file_complaint
 from hotline.config import Settings
 from hotline.context import Context
 from hotline.dialogue.contacts import get_or_create_contact
 from hotline.main import create_app
 from hotline.models import Complaint, Jurisdiction, Role, StaffUser, utcnow
+from hotline.places import get_gazetteer
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -12,13 +12,13 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import expect, sync_playwright
 from sqlmodel import Session, select
 
-from hotline.complaints.places import get_gazetteer
 from hotline.complaints.service import Recording, file_complaint
 from hotline.config import Settings
 from hotline.context import Context, build_context
 from hotline.dialogue.contacts import get_or_create_contact
 from hotline.main import create_app
 from hotline.models import AuditEntry, CallDirection, Complaint, Jurisdiction, Role, StaffUser, VoiceCall, utcnow
+from hotline.places import get_gazetteer
 from tests.admin.conftest import PASSWORD, log_in, make_staff
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
 from tests.conftest import make_settings

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hotline.complaints.categories import get_rules
-from hotline.complaints.places import get_gazetteer
 from hotline.complaints.service import route
 from hotline.models import Jurisdiction
+from hotline.places import get_gazetteer
 
 
 def test_batken_reference_data() -> None:

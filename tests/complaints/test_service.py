@@ -6,10 +6,10 @@ import pytest
 from sqlmodel import Session, col, select
 
 from hotline.complaints import service
-from hotline.complaints.places import get_gazetteer
 from hotline.content import TextTooLong
 from hotline.context import Context
 from hotline.models import Actor, Complaint, ComplaintEvent, ComplaintStatus, Contact, OutboundMessage, utcnow
+from hotline.places import get_gazetteer
 
 
 def new_complaint(session: Session, ctx: Context) -> Complaint:

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hotline.benefits.service import get_catalogue
-from hotline.complaints.places import get_gazetteer
 from hotline.config import Settings
 from hotline.main import create_app
+from hotline.places import get_gazetteer
 from hotline.voice.prompts import VOICE_LANGUAGES, Prompts
 
 

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from hotline.benefits.service import get_catalogue
 from hotline.cli import app
-from hotline.complaints.places import get_gazetteer
 from hotline.config import ROOT, Settings
 from hotline.content import LANGUAGES, TextLibrary
+from hotline.places import get_gazetteer
 from hotline.voice.prompts import AudioLibrary, Prompts, build_audio, check_audio
 
 PROMPTS = Prompts(get_catalogue(), get_gazetteer())

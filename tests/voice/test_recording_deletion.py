@@ -12,11 +12,11 @@ from sqlmodel import Session, select
 
 from hotline.channels.twilio import TwilioSender
 from hotline.complaints import service as complaints
-from hotline.complaints.places import get_gazetteer
 from hotline.config import Settings
 from hotline.context import Context
 from hotline.dialogue.contacts import get_or_create_contact
 from hotline.models import ComplaintStatus, RecordingDeletion, utcnow
+from hotline.places import get_gazetteer
 from hotline.privacy.retention import enforce_retention
 from hotline.voice.recordings import DeletionReport, delete_recordings
 from hotline.voice.service import RecordingUnavailable, fetch_recording
