@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from sqlmodel import select
 
 from hotline import metrics
-from hotline.admin import auth
 from hotline.complaints import service as complaint_service
 from hotline.config import ConfigError, Settings, get_settings
 from hotline.context import build_context
@@ -39,6 +38,7 @@ from hotline.phones import InvalidPhone, log_phone, mask_phone, normalise_phone
 from hotline.places import get_gazetteer
 from hotline.privacy import erasure
 from hotline.reminders import importer
+from hotline.staff import auth
 from hotline.voice import prompts
 
 app = typer.Typer(help="Batken hotline: SMS and voice hotline for families.", no_args_is_help=True)

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from hotline.messaging.segments import SegmentCount, count_segments
+from hotline.segments import SegmentCount, count_segments
 
 LANGUAGES: Final = ("ky", "ru", "uz", "en")
 TEMPLATE_SUFFIX: Final = ".txt.j2"

@@ -11,7 +11,7 @@ from fastapi import Request
 from hotline.benefits.service import Catalogue, get_catalogue
 from hotline.config import Settings
 from hotline.content import TextLibrary, get_library
-from hotline.dialogue.keywords import KeywordMatcher, get_matcher
+from hotline.keywords import KeywordMatcher, get_matcher
 from hotline.phones import PhoneVault
 
 

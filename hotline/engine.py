@@ -16,8 +16,8 @@ from hotline.db import write_lock
 from hotline.dialogue import language
 from hotline.dialogue.contacts import get_or_create_contact
 from hotline.dialogue.inbound import Inbound
-from hotline.dialogue.keywords import Match
 from hotline.dialogue.turn import Answer, Turn
+from hotline.keywords import Match
 from hotline.models import Contact, Conversation, InboundMessage
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
 from hotline.reminders import flows as reminder_flows

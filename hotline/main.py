@@ -13,18 +13,22 @@ from starlette.concurrency import run_in_threadpool
 
 from hotline import health
 from hotline import metrics as metrics_routes
-from hotline.admin import oversight, web
+from hotline.admin import oversight
 from hotline.admin import routes as admin_routes
 from hotline.channels import android, kannel, twilio
+from hotline.complaints.categories import get_rules
 from hotline.config import Settings, resolve_secrets
 from hotline.context import build_context
 from hotline.db import POOL_SIZE, get_engine, migrate
 from hotline.engine import handle_inbound
 from hotline.logs import RequestContext
 from hotline.metrics import WebhookMetrics, registry_for
+from hotline.reminders import importer
 from hotline.reminders import routes as reminder_routes
+from hotline.reminders.reports import OUTCOMES
 from hotline.scheduler import build_scheduler
 from hotline.simulator import sms as simulator
+from hotline.staff import web
 from hotline.voice import routes as voice_routes
 from hotline.voice import simulator as voice_simulator
 
@@ -72,7 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.simulator_enabled:
         app.include_router(simulator.router)
         app.include_router(voice_simulator.router)
-    web.install(app, [admin_routes.router, oversight.router, reminder_routes.router])
+    web.install(
+        app,
+        [admin_routes.router, oversight.router, reminder_routes.router],
+        page_values={"categories": list(get_rules().categories), "outcomes": list(OUTCOMES)},
+        # The CSV import, with room for the form around the file.
+        upload_limits={"/admin/enrol/import": importer.MAX_BYTES + 64 * 1024},
+    )
     # Whoever opens the bare address (field staff after `make run`, staff at the production domain) lands on a page.
     home = "/simulator" if settings.simulator_enabled else "/admin"
     app.add_api_route("/", lambda: RedirectResponse(home), methods=["GET"], include_in_schema=False)

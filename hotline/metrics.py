@@ -28,8 +28,16 @@ from sqlmodel import Session, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline.logs import REQUEST_ID
-from hotline.models import CallDirection, DeliveryReport, OutboundMessage, OutboundStatus, Purpose, VoiceCall, utcnow
-from hotline.voice.recordings import waiting_deletions
+from hotline.models import (
+    CallDirection,
+    DeliveryReport,
+    OutboundMessage,
+    OutboundStatus,
+    Purpose,
+    RecordingDeletion,
+    VoiceCall,
+    utcnow,
+)
 
 router = APIRouter()
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -165,7 +173,8 @@ class DatabaseCollector(Collector):
                     .group_by(VoiceCall.direction)
                 ).all()
             )
-            recordings = waiting_deletions(session)
+            # Recordings queued for deletion at Twilio and not yet confirmed.
+            recordings = session.exec(select(func.count()).select_from(RecordingDeletion)).one()
         by_status = GaugeMetricFamily("hotline_outbox_messages", "Outbound messages by status", labels=["status"])
         for status in OutboundStatus:
             by_status.add_metric([status.value], float(counts.get(status.value, 0)))

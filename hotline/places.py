@@ -11,7 +11,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from hotline.dialogue.keywords import fold
+from hotline.keywords import fold
 
 PLACES_FILE = Path(__file__).with_name("places.toml")
 NAME_MATCH_CUTOFF = 85

@@ -13,7 +13,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from hotline.admin.auth import purge_login_failures
 from hotline.channels.senders import make_senders, make_voice_sender, rate_of, sender_key
 from hotline.complaints.escalation import escalate_overdue
 from hotline.config import Settings
@@ -25,6 +24,7 @@ from hotline.metrics import instrument_jobs
 from hotline.models import utcnow
 from hotline.privacy.retention import enforce_retention
 from hotline.reminders.service import plan_day
+from hotline.staff.auth import purge_login_failures
 from hotline.voice.recordings import delete_recordings
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlparse
 
-from hotline.messaging.segments import count_segments
+from hotline.segments import count_segments
 from tests.fake_twilio import OutageServer
 
 APP_VERSION = "1.50.0"  # what the fake reports as the app's version (User-Agent, /health)

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from hotline.messaging.segments import count_segments
+from hotline.segments import count_segments
 
 API = "/2010-04-01/Accounts/"
 

@@ -20,13 +20,13 @@ from sqlalchemy import func, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, select
 
-from hotline.admin.auth import authenticate
 from hotline.complaints import service as complaints
 from hotline.config import Settings
 from hotline.context import build_context
 from hotline.db import get_engine, migrate
 from hotline.models import Jurisdiction, Role
 from hotline.phones import mask_phone
+from hotline.staff.auth import authenticate
 from tests.admin.conftest import PASSWORD, make_staff
 from tests.factories import PHONE, converse
 from tests.privacy.builders import family

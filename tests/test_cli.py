@@ -11,12 +11,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from hotline.admin.auth import PASSWORDS
 from hotline.cli import app
 from hotline.config import Settings, get_settings
 from hotline.context import build_context
 from hotline.messaging import outbox
 from hotline.models import Contact, InboundMessage, OutboundMessage, Purpose, StaffUser, utcnow
+from hotline.staff.auth import PASSWORDS
 
 runner = CliRunner()
 

@@ -7,9 +7,6 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select, update
 
-from hotline.admin.access import can_see, is_supervisor
-from hotline.admin.audit import audit
-from hotline.admin.i18n import Explained
 from hotline.complaints.escalation import escalate
 from hotline.complaints.service import (
     DECIDED_STATUSES,
@@ -36,15 +33,14 @@ from hotline.models import (
     StaffUser,
 )
 from hotline.places import get_gazetteer
+from hotline.staff.access import Forbidden, can_see, is_supervisor
+from hotline.staff.audit import audit
+from hotline.staff.i18n import Explained
 
 MAX_NOTE_CHARS = 2000
 MIN_REVEAL_REASON_CHARS = 10
 MAX_REASON_CHARS = 500
 CANNED_DIR = "complaints/canned"
-
-
-class Forbidden(Exception):
-    """The user may not see or do this (the attempt is audited)."""
 
 
 class NotFound(Exception):

@@ -10,11 +10,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from pydantic import Field
 from sqlmodel import select
 
-from hotline.admin import audit as audit_log
-from hotline.admin import auth
-from hotline.admin.dashboard import dashboard
-from hotline.admin.i18n import translator
-from hotline.admin.web import (
+from hotline.complaints.categories import get_rules
+from hotline.complaints.reports import dashboard
+from hotline.content import LANGUAGES
+from hotline.db import SessionDep
+from hotline.models import Jurisdiction, Role, StaffUser, parse_int, utcnow
+from hotline.reminders.reports import reminders_report
+from hotline.staff import audit as audit_log
+from hotline.staff import auth
+from hotline.staff.i18n import translator
+from hotline.staff.web import (
     Admin,
     ContextDep,
     CsrfChecked,
@@ -25,11 +30,6 @@ from hotline.admin.web import (
     render,
     role,
 )
-from hotline.complaints.categories import get_rules
-from hotline.content import LANGUAGES
-from hotline.db import SessionDep
-from hotline.models import Jurisdiction, Role, StaffUser, parse_int, utcnow
-from hotline.reminders.reports import reminders_report
 from hotline.voice.reports import voice_figures
 
 router = APIRouter(prefix="/admin")

@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from hotline.admin.access import visible_clause
-from hotline.admin.audit import safe_cell
 from hotline.complaints.reference import is_valid_reference
 from hotline.models import Complaint, StaffUser, parse_int
+from hotline.staff.access import visible_clause
+from hotline.staff.audit import safe_cell
 
 PER_PAGE = 50
 MAX_QUERY_CHARS = 200

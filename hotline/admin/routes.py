@@ -9,12 +9,17 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlmodel import Session, col, select
 
-from hotline.admin import audit as audit_log
-from hotline.admin import auth, casework
-from hotline.admin.access import CASEWORK_ROLES
-from hotline.admin.i18n import translator
+from hotline.admin import casework
 from hotline.admin.queue import QueueFilter, export_queue, newer_than, queue_page
-from hotline.admin.web import (
+from hotline.content import TextTooLong
+from hotline.context import Context
+from hotline.db import SessionDep
+from hotline.models import MAX_ID, ComplaintStatus, Role, StaffUser, parse_int, utcnow
+from hotline.staff import audit as audit_log
+from hotline.staff import auth
+from hotline.staff.access import CASEWORK_ROLES, Forbidden
+from hotline.staff.i18n import translator
+from hotline.staff.web import (
     Anyone,
     ContextDep,
     CsrfChecked,
@@ -26,10 +31,6 @@ from hotline.admin.web import (
     safe_next,
     session_data,
 )
-from hotline.content import TextTooLong
-from hotline.context import Context
-from hotline.db import SessionDep
-from hotline.models import MAX_ID, ComplaintStatus, Role, StaffUser, parse_int, utcnow
 from hotline.voice.service import RecordingUnavailable, fetch_recording
 
 router = APIRouter(prefix="/admin")
@@ -190,7 +191,7 @@ def notifications_read(session: SessionDep, user: Staff) -> RedirectResponse:
 def _complaint(session: Session, user: StaffUser, complaint_id: int, action: str) -> Any:
     try:
         return casework.open_complaint(session, user, complaint_id, utcnow(), action)
-    except casework.Forbidden:
+    except Forbidden:
         session.commit()  # keep the audit row of the refused attempt
         raise
     except casework.NotFound as exc:
@@ -249,7 +250,7 @@ def _act(
     except casework.Refused as refused:
         session.rollback()
         flash(request, "error", refused.text(request.state.user.ui_language))
-    except casework.Forbidden:
+    except Forbidden:
         session.commit()  # only the audit row of the refusal was added
         raise
     else:
@@ -386,7 +387,7 @@ def post_reveal(
     c = _complaint(session, user, complaint_id, "reveal")
     try:
         number = casework.reveal(session, ctx, user, c, reason, utcnow())
-    except casework.Forbidden:
+    except Forbidden:
         session.commit()
         raise
     except casework.Refused as refused:

@@ -24,10 +24,10 @@ from hotline.db import SessionDep
 from hotline.dialogue.contacts import find_contact
 from hotline.dialogue.inbound import Inbound
 from hotline.messaging.outbox import enqueue
-from hotline.messaging.segments import count_segments
 from hotline.messaging.sender import Outgoing, SendResult
 from hotline.models import OutboundStatus, Purpose, parse_int, utcnow
 from hotline.phones import normalise_phone
+from hotline.segments import count_segments
 
 log = logging.getLogger(__name__)
 NAME = "kannel"

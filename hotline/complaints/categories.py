@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from hotline.dialogue.keywords import fold
+from hotline.keywords import fold
 from hotline.models import Jurisdiction
 
 CATEGORIES_FILE = Path(__file__).with_name("categories.toml")

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select, update
 
-from hotline.admin.access import can_see
 from hotline.complaints.service import LEVEL_UP, OPEN_STATUSES, record_event
 from hotline.context import Context
 from hotline.messaging.outbox import enqueue
@@ -24,6 +23,7 @@ from hotline.models import (
     Role,
     StaffUser,
 )
+from hotline.staff.access import can_see
 
 log = logging.getLogger(__name__)
 PROGRESS_SMS_VALID = timedelta(days=3)

@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 from hotline.content import TextTooLong
 from hotline.context import Context
 from hotline.messaging.routing import outbound_transport
-from hotline.messaging.segments import SegmentCount, count_segments
 from hotline.models import Channel, Contact, DeliveryReport, OutboundMessage, OutboundStatus, Purpose, utcnow
+from hotline.segments import SegmentCount, count_segments
 
 PRIORITY = {
     Purpose.STOP_CONFIRMATION: 0,

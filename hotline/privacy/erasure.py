@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import String, cast, delete, func, literal, or_, update
 from sqlmodel import Session, SQLModel, col, select
 
-from hotline.admin.audit import audit
 from hotline.complaints.service import complaint_rate_key
 from hotline.context import Context
 from hotline.dialogue.contacts import find_contact
@@ -30,6 +29,7 @@ from hotline.models import (
 )
 from hotline.phones import mask_phone
 from hotline.privacy.retention import add_events, detach_complaints
+from hotline.staff.audit import audit
 from hotline.voice.service import callback_rate_key
 
 

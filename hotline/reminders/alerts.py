@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from hotline.admin.access import municipality_in_area
-from hotline.admin.audit import audit
 from hotline.context import Context
 from hotline.models import Contact, HealthAlert, InboundMessage, StaffUser
+from hotline.staff.access import municipality_in_area
+from hotline.staff.audit import audit
 
 PER_PAGE = 100
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import dateparser
 
-from hotline.dialogue.keywords import fold
+from hotline.keywords import fold
 
 WORDS_FILE = Path(__file__).with_name("words.toml")
 # dateparser's language codes for ours; Russian is always tried too (month names are often typed in Russian).

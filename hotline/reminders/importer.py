@@ -10,7 +10,6 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from hotline.admin.i18n import Explained
 from hotline.content import LANGUAGES
 from hotline.context import Context
 from hotline.dialogue.contacts import find_contact, get_or_create_contact
@@ -26,6 +25,7 @@ from hotline.reminders.service import (
     enrol,
     household_of,
 )
+from hotline.staff.i18n import Explained
 
 COLUMNS = ("phone", "kind", "date", "language", "municipality", "send_hour", "consent")
 REQUIRED = ("phone", "kind", "date", "consent")

@@ -10,8 +10,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from hotline.admin.access import municipality_in_area
-from hotline.admin.dashboard import Bar
 from hotline.models import (
     Enrolment,
     EnrolmentStatus,
@@ -21,6 +19,8 @@ from hotline.models import (
     Purpose,
     StaffUser,
 )
+from hotline.staff.access import municipality_in_area
+from hotline.staff.charts import Bar
 
 OUTCOMES = {
     "delivered": {OutboundStatus.DELIVERED},

@@ -10,9 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from hotline.admin import audit as audit_log
-from hotline.admin.i18n import translator
-from hotline.admin.web import (
+from hotline.context import Context
+from hotline.db import SessionDep
+from hotline.models import Enrolment, Role, StaffUser, utcnow
+from hotline.reminders import alerts, importer
+from hotline.staff import audit as audit_log
+from hotline.staff.i18n import translator
+from hotline.staff.web import (
     ContextDep,
     CsrfChecked,
     HealthStaff,
@@ -22,10 +26,6 @@ from hotline.admin.web import (
     render,
     role,
 )
-from hotline.context import Context
-from hotline.db import SessionDep
-from hotline.models import Enrolment, Role, StaffUser, utcnow
-from hotline.reminders import alerts, importer
 
 router = APIRouter(prefix="/admin")
 

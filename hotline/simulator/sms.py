@@ -26,9 +26,9 @@ from hotline.config import Settings
 from hotline.context import Context, get_context
 from hotline.db import SessionDep
 from hotline.dialogue.contacts import find_contact
-from hotline.messaging.segments import count_segments
 from hotline.models import OutboundMessage
 from hotline.phones import InvalidPhone, normalise_phone
+from hotline.segments import count_segments
 from hotline.webhooks import sign
 
 router = APIRouter()

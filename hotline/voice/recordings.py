@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -85,8 +84,3 @@ def delete_recordings(session: Session, sender: VoiceSender, now: datetime, batc
         with write_lock(session.get_bind()):  # type: ignore[arg-type]
             session.commit()
     return report
-
-
-def waiting_deletions(session: Session) -> int:
-    """Recordings queued for deletion and not yet confirmed (for /metrics)."""
-    return int(session.exec(select(func.count()).select_from(RecordingDeletion)).one())

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from hotline.admin.dashboard import Bar
 from hotline.models import CallDirection, VoiceCall
+from hotline.staff.charts import Bar
 
 MAX_CALL_ROWS = 200_000  # beyond this the figures describe the newest calls of the period
 

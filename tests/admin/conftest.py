@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from hotline.admin.auth import create_user
 from hotline.complaints.service import file_complaint
 from hotline.config import Settings
 from hotline.context import Context
@@ -18,6 +17,7 @@ from hotline.dialogue.contacts import get_or_create_contact
 from hotline.main import create_app
 from hotline.models import Complaint, Jurisdiction, Role, StaffUser, utcnow
 from hotline.places import get_gazetteer
+from hotline.staff.auth import create_user
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -10,10 +10,10 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from hotline.admin.auth import PASSWORDS, purge_login_failures
-from hotline.admin.i18n import catalogues
 from hotline.context import Context
 from hotline.models import AuditEntry, ComplaintStatus, LoginFailure, Notification, Role, StaffUser, utcnow
+from hotline.staff.auth import PASSWORDS, purge_login_failures
+from hotline.staff.i18n import catalogues
 from tests.admin.conftest import csrf_from, log_in, make_complaint
 
 Web = Callable[[], TestClient]

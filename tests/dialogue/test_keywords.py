@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.dialogue.keywords import KeywordMatcher, get_matcher, split_first_word
+from hotline.keywords import KeywordMatcher, get_matcher, split_first_word
 
 
 @pytest.mark.parametrize(

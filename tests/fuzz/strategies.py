@@ -11,7 +11,7 @@ import tomllib
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from hotline.dialogue.keywords import KEYWORDS_FILE
+from hotline.keywords import KEYWORDS_FILE
 
 SCALE = max(1, int(os.environ.get("HOTLINE_FUZZ_SCALE", "1")))
 RANDOM = os.environ.get("HOTLINE_FUZZ_RANDOM", "") not in ("", "0")

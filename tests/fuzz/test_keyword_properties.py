@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
-from hotline.dialogue.keywords import get_matcher
+from hotline.keywords import get_matcher
 from tests.fuzz.strategies import KEYWORD_ALIASES as ALIASES
 from tests.fuzz.strategies import any_text, fuzz_settings
 

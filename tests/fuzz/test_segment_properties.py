@@ -7,7 +7,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotline.messaging.segments import GSM7_BASIC, GSM7_EXTENSION, count_segments
+from hotline.segments import GSM7_BASIC, GSM7_EXTENSION, count_segments
 from tests.fuzz.strategies import fuzz_settings
 
 BASIC = sorted(GSM7_BASIC)

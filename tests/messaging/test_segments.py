@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.messaging.segments import count_segments
+from hotline.segments import count_segments
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,10 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from hotline.admin.audit import audit
-from hotline.admin.i18n import Explained
 from hotline.models import Jurisdiction, LoginFailure, Role, StaffUser
 from hotline.places import Gazetteer, get_gazetteer
+from hotline.staff.audit import audit
+from hotline.staff.i18n import Explained
 
 PASSWORDS = PasswordHasher()  # argon2id with the library's current recommended parameters
 MIN_PASSWORD_LENGTH = 10

@@ -1,4 +1,4 @@
-"""The dashboard: complaints by municipality, category and status, median times, overdue, over a period."""
+"""The complaints' dashboard figures: by municipality, category and status, median times, overdue, over a period."""
 
 from __future__ import annotations
 
@@ -13,18 +13,11 @@ from sqlalchemy import func
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from hotline.admin.access import visible_clause
 from hotline.models import Complaint, StaffUser
+from hotline.staff.access import visible_clause
+from hotline.staff.charts import Bar
 
 MAX_DURATION_ROWS = 200_000  # medians over more than this sample the newest ones
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One bar of a chart."""
-
-    label: str
-    value: int
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,11 @@ from sqlmodel import col
 from hotline.models import Complaint, Jurisdiction, Role, StaffUser
 from hotline.places import get_gazetteer
 
+
+class Forbidden(Exception):
+    """The user may not see or do this (the attempt is audited); shown as the 403 page."""
+
+
 RANK = {Jurisdiction.MUNICIPALITY: 0, Jurisdiction.DISTRICT: 1, Jurisdiction.OBLAST: 2}
 CASEWORK_ROLES = frozenset({Role.OFFICER, Role.SUPERVISOR})
 

@@ -17,22 +17,17 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from hotline.admin import auth, casework
-from hotline.admin.access import is_supervisor
-from hotline.admin.i18n import translator
-from hotline.complaints.categories import get_rules
 from hotline.context import Context, get_context
 from hotline.db import SessionDep
 from hotline.models import MAX_ID, Role, StaffUser, utcnow
 from hotline.places import get_gazetteer
-from hotline.reminders import importer
-from hotline.reminders.reports import OUTCOMES
+from hotline.staff import auth
+from hotline.staff.access import Forbidden, is_supervisor
+from hotline.staff.i18n import translator
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 ContextDep = Annotated[Context, Depends(get_context)]
 MAX_FORM_BYTES = 32 * 1024  # a form bigger than this is refused before it is read
-MAX_UPLOAD_BYTES = importer.MAX_BYTES + 64 * 1024  # the CSV import, with room for the form around the file
-UPLOAD_PATHS = {"/admin/enrol/import"}
 RowId = Annotated[int, UrlPath(ge=1, le=MAX_ID)]  # an id in a page's URL (a larger one names no row)
 
 
@@ -86,7 +81,8 @@ class FormRefused(HTTPException):
 
 async def check_form(request: Request) -> None:
     """Every form post: not oversized, and carrying the session's CSRF token."""
-    limit = MAX_UPLOAD_BYTES if request.url.path in UPLOAD_PATHS else MAX_FORM_BYTES
+    # Uploads (the CSV import) declare their own limit at install; every other form is small.
+    limit = request.app.state.upload_limits.get(request.url.path, MAX_FORM_BYTES)
     declared = request.headers.get("content-length", "")
     if not declared.isdigit() or int(declared) > limit:
         raise FormRefused(413, "error.too_large")
@@ -124,11 +120,10 @@ def render(request: Request, name: str, user: StaffUser | None, status_code: int
         tz=ctx.tz,
         now=utcnow(),
         gazetteer=get_gazetteer(),
-        categories=list(get_rules().categories),
         is_supervisor=bool(user and is_supervisor(user)),
         poll_ms=ctx.settings.admin_poll_seconds * 1000,
-        outcomes=list(OUTCOMES),
         urlencode=urlencode,
+        **request.app.state.page_values,
     )
     return templates.TemplateResponse(request, name, values, status_code=status_code)
 
@@ -149,9 +144,19 @@ def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
     return render(request, "error.html", user, status_code=status_code, code=status_code, detail=detail)
 
 
-def install(app: Any, routers: list[APIRouter]) -> None:
-    """Add the admin pages, their static files, signed-cookie sessions and error pages to the app."""
+def install(
+    app: Any,
+    routers: list[APIRouter],
+    *,
+    page_values: dict[str, Any] | None = None,
+    upload_limits: dict[str, int] | None = None,
+) -> None:
+    """Add the staff pages, their static files, signed-cookie sessions and error pages to the app. The domains hand
+    in what every page's templates may use (`page_values`: categories, outcomes) and the paths that take a larger
+    upload than a form, with its limit."""
     ctx: Context = app.state.ctx
+    app.state.page_values = dict(page_values or {})
+    app.state.upload_limits = dict(upload_limits or {})
     app.add_middleware(
         SessionMiddleware,
         secret_key=ctx.settings.secret_key,
@@ -194,6 +199,6 @@ def install(app: Any, routers: list[APIRouter]) -> None:
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(PageForbidden, forbidden)
-    app.add_exception_handler(casework.Forbidden, forbidden)
+    app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
