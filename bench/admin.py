@@ -34,10 +34,10 @@ from sqlmodel import Session
 
 from bench.outbox import database
 from bench.webhook import environment, server
-from hotline.admin.auth import create_user
 from hotline.db import get_engine
 from hotline.models import Complaint, Jurisdiction, Role, utcnow
 from hotline.places import get_gazetteer
+from hotline.staff.auth import create_user
 from tests.support import free_port
 
 TARGET_MS = 150.0
