@@ -41,7 +41,7 @@ DEADLINE_SECONDS = 120
 HOUSEHOLDS = 300
 NAMED, ANONYMOUS, BROWSING = 40, 20, 60  # phones texting in, by what they do
 REPEAT_SHARE = 0.25  # of inbound messages Twilio posts twice at once (its retry after a slow answer)
-SENT = re.compile(r"dispatch: DispatchReport\(claimed=\d+, sent=(\d+)")
+SENT = re.compile(r"dispatch twilio: DispatchReport\(claimed=\d+, sent=(\d+)")
 MARKER = "проверка-масштаба"  # in every complaint text: must never reach a log line
 
 
@@ -150,7 +150,7 @@ def test_four_workers_and_two_schedulers_lose_nothing_and_send_nothing_twice(
     assert (delivery.duplicates, delivery.lost) == ([], [])
     assert delivery.received == delivery.outbox == HOUSEHOLDS + 2 * NAMED
     assert MARKER not in logs and "Traceback" not in logs
-    # Both schedulers did part of the work (each logs its dispatch runs: "dispatch: DispatchReport(claimed=…, sent=…").
+    # Both schedulers did part of the work (each logs its runs: "dispatch twilio: DispatchReport(claimed=…, sent=…").
     shares = [sum(map(int, SENT.findall(cluster.log(name)))) for name in ("scheduler-1", "scheduler-2")]
     assert all(shares) and sum(shares) == delivery.outbox, shares
     print(
