@@ -152,3 +152,20 @@ def test_volunteers_add_and_list_without_showing_the_number(env: Settings, engin
     assert "dara" in listed.output and "Айгуль" in listed.output and "+996 70• ••• •22" in listed.output
     wrong = runner.invoke(app, ["volunteers", "add", "0700 111 222", "--municipality", "nowhere"])
     assert wrong.exit_code == 2 and "unknown municipality" in wrong.output
+
+
+def test_python_m_hotline_cli_knows_every_command_group(env: Settings) -> None:
+    # `python -m hotline.cli user list` answered "No such command" while `__main__` ran before the groups existed.
+    import os
+    import subprocess
+    import sys
+
+    helped = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "--help"], capture_output=True, text=True, env=os.environ, check=True
+    )
+    groups = ("complaints", "erase", "households", "keys", "migrate", "outbox", "scheduler", "serve", "sms", "user")
+    assert all(group in helped.stdout for group in (*groups, "voice", "volunteers")), helped.stdout
+    listed = subprocess.run(
+        [sys.executable, "-m", "hotline.cli", "user", "list"], capture_output=True, text=True, env=os.environ
+    )
+    assert listed.returncode == 0 and "No such command" not in listed.stderr, listed.stderr

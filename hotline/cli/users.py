@@ -1,0 +1,78 @@
+"""`hotline user`: staff accounts of the admin page."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from sqlmodel import select
+
+from hotline.cli.base import app, load_settings
+from hotline.db import get_engine, migrate, session_scope
+from hotline.models import (
+    Jurisdiction,
+    Role,
+    StaffUser,
+)
+from hotline.places import get_gazetteer
+from hotline.staff import auth
+
+user_app = typer.Typer(help="Staff accounts of the admin page.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="Login name: a-z, 0-9, . _ -")],
+    role: Annotated[Role, typer.Option(help="officer, supervisor or admin.")],
+    area: Annotated[str, typer.Option(help="Area code from places.toml (an oblast, district or municipality).")] = "",
+    level: Annotated[
+        Jurisdiction | None, typer.Option(help="Level of the area; guessed from the code if left out.")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    language: Annotated[str, typer.Option(help="Interface language: ru, en or ky.")] = "ru",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input (scripts).")] = False,
+) -> None:
+    """Create a staff account (the first admin too). The password is asked for, never given on the command line."""
+    settings = load_settings()
+    area = area or settings.default_oblast
+    if level is None:
+        place = get_gazetteer().get(area)
+        level = (
+            Jurisdiction.OBLAST
+            if place is None
+            else (Jurisdiction.DISTRICT if place.district is None else Jurisdiction.MUNICIPALITY)
+        )
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    migrate(settings.database_url)
+    try:
+        with session_scope(get_engine(settings.database_url)) as session:
+            user = auth.create_user(
+                session,
+                username=username,
+                password=password,
+                role=role,
+                level=level,
+                area_code=area,
+                display_name=name,
+                ui_language=language,
+            )
+            session.flush()
+            typer.echo(f"created {user.role} {user.username} ({user.level} {user.area_code})")
+    except auth.AccountError as exc:
+        typer.secho(f"Not created: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Every staff account with its role, area and state."""
+    settings = load_settings()
+    with session_scope(get_engine(settings.database_url)) as session:
+        for user in session.exec(select(StaffUser).order_by(StaffUser.username)):
+            state = "active" if user.active else "inactive"
+            typer.echo(f"{user.username:<20} {user.role:<11} {user.level:<13} {user.area_code:<16} {state}")
