@@ -43,7 +43,7 @@ from hotline.config import Settings
 from hotline.context import build_context
 from hotline.db import get_engine
 from hotline.models import UTCDateTime, utcnow
-from hotline.reminders.service import plan_day
+from hotline.reminders.planner import plan_day
 
 LOOKUP = os.environ.get("BENCH_LOOKUP_KEY") or secrets.token_urlsafe(32)  # shared with worker processes
 TARGET_SECONDS, TARGET_MB, TARGET_RATIO = 30.0, 300.0, 11.0

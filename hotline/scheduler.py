@@ -23,7 +23,7 @@ from hotline.messaging.sender import VoiceSender
 from hotline.metrics import instrument_jobs
 from hotline.models import utcnow
 from hotline.privacy.retention import enforce_retention
-from hotline.reminders.service import plan_day
+from hotline.reminders.planner import plan_day
 from hotline.staff.auth import purge_login_failures
 from hotline.voice.recordings import delete_recordings
 

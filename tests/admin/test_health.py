@@ -21,7 +21,8 @@ from hotline.models import (
     StaffUser,
     utcnow,
 )
-from hotline.reminders.service import enrol, household_of, plan_day
+from hotline.reminders.planner import plan_day
+from hotline.reminders.service import enrol, household_of
 from tests.admin.conftest import log_in, make_staff
 from tests.factories import converse
 

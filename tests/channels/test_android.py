@@ -35,7 +35,8 @@ from hotline.models import (
     Purpose,
     utcnow,
 )
-from hotline.reminders.service import enrol, household_of, plan_day
+from hotline.reminders.planner import plan_day
+from hotline.reminders.service import enrol, household_of
 from tests.fake_android import (
     FakeAndroid,
     WebhookCall,

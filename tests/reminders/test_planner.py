@@ -12,8 +12,9 @@ from sqlmodel import Session, col, select
 from hotline.context import Context
 from hotline.dialogue.contacts import get_or_create_contact
 from hotline.models import Contact, EnrolmentKind, Household, OutboundMessage, Purpose, ReminderPlanned
+from hotline.reminders.planner import plan_day
 from hotline.reminders.schedule import get_schedule
-from hotline.reminders.service import EnrolmentError, due_date_from_month, enrol, household_of, plan_day
+from hotline.reminders.service import EnrolmentError, due_date_from_month, enrol, household_of
 from tests.cluster import populate
 
 START = date(2027, 1, 4)  # a Monday

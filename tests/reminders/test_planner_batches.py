@@ -12,12 +12,14 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-import hotline.reminders.service as service
+import hotline.reminders.planner as service
 from hotline.context import Context
 from hotline.dialogue.contacts import get_or_create_contact
 from hotline.messaging.outbox import enqueue
 from hotline.models import Contact, Enrolment, EnrolmentKind, OutboundMessage, Purpose, ReminderPlanned
-from hotline.reminders.service import PlanReport, enrol, household_of, plan_day
+from hotline.reminders.planner import plan_day
+from hotline.reminders.run import PlanReport
+from hotline.reminders.service import enrol, household_of
 
 START = date(2027, 1, 6)  # a Wednesday
 WEEK = f"{START.isocalendar().year}-W{START.isocalendar().week:02d}"

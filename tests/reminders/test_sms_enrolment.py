@@ -20,7 +20,7 @@ from hotline.models import (
     ReminderPlanned,
 )
 from hotline.reminders.importer import register_volunteer
-from hotline.reminders.service import plan_day
+from hotline.reminders.planner import plan_day
 from tests.factories import converse
 
 TODAY = date(2027, 1, 4)
