@@ -17,7 +17,7 @@ from hotline.context import Context, get_context
 from hotline.db import SessionDep, write_lock
 from hotline.messaging.outbox import record_delivery_status
 from hotline.models import parse_int, utcnow
-from hotline.voice.ivr import Ivr
+from hotline.voice.flows import Ivr
 from hotline.voice.prompts import AUDIO_SUFFIXES, KEY_PATTERN, VOICE_LANGUAGES, AudioLibrary
 from hotline.voice.service import (
     call_record,
