@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from hotline.benefits.service import Catalogue, get_catalogue
 from hotline.config import Settings
@@ -47,3 +48,6 @@ def get_context(request: Request) -> Context:
     """FastAPI dependency: the app's context."""
     ctx: Context = request.app.state.ctx
     return ctx
+
+
+ContextDep = Annotated[Context, Depends(get_context)]

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, create_engine
 
 from hotline.config import ROOT
@@ -88,14 +89,33 @@ def get_engine(url: str) -> Engine:
 
 
 _SQLITE_WRITE_LOCKS: dict[str, threading.Lock] = {}
+T = TypeVar("T")
 
 
-def write_lock(engine: Engine) -> AbstractContextManager[object]:
+def write_lock(session: Session) -> AbstractContextManager[object]:
     """SQLite has one writer: queue our own threads on a lock instead of SQLite's busy handler, which sleeps in
     growing steps (up to 100 ms) and turned 16 concurrent webhooks into seconds of latency. Other databases: no-op."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
     if engine.dialect.name != "sqlite":
         return nullcontext()
     return _SQLITE_WRITE_LOCKS.setdefault(str(engine.url), threading.Lock())
+
+
+def commit_with_retry(session: Session, work: Callable[[], T]) -> T:
+    """Run `work` and commit, under the write lock; once more if a concurrent request inserted the same unique row
+    (a repeated webhook, a new phone's first messages at once): the second try finds that row and uses it."""
+    for attempt in (1, 2):
+        try:
+            with write_lock(session):
+                result = work()
+                session.commit()
+            return result
+        except IntegrityError:
+            session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def get_session(request: Request) -> Iterator[Session]:

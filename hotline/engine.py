@@ -6,13 +6,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from hotline.benefits import flows as benefit_flows
 from hotline.complaints import flows as complaint_flows
 from hotline.context import Context
-from hotline.db import write_lock
+from hotline.db import commit_with_retry
 from hotline.dialogue import language
 from hotline.dialogue.contacts import get_or_create_contact
 from hotline.dialogue.inbound import Inbound
@@ -43,21 +42,12 @@ def _stored_replies(session: Session, message: Inbound) -> list[str] | None:
 def handle_inbound(session: Session, ctx: Context, message: Inbound) -> list[str]:
     """Store an inbound message and return the reply texts; a message id repeated on its channel (a transport's
     retry) returns the first reply and stores nothing new."""
-    for attempt in (1, 2):
+
+    def once() -> list[str]:
         replies = _stored_replies(session, message)
-        if replies is not None:
-            return replies
-        try:
-            with write_lock(session.get_bind()):  # type: ignore[arg-type]
-                replies = _process(session, ctx, message)
-                session.commit()
-            return replies
-        except IntegrityError:
-            # A concurrent request stored the same id or created the same contact: retry on its result.
-            session.rollback()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+        return replies if replies is not None else _process(session, ctx, message)
+
+    return commit_with_retry(session, once)
 
 
 def _process(session: Session, ctx: Context, inbound: Inbound) -> list[str]:

@@ -13,23 +13,14 @@ from sqlmodel import select
 from hotline.complaints.categories import get_rules
 from hotline.complaints.reports import dashboard
 from hotline.content import LANGUAGES
+from hotline.context import ContextDep
 from hotline.db import SessionDep
 from hotline.models import Jurisdiction, Role, StaffUser, parse_int, utcnow
 from hotline.reminders.reports import reminders_report
 from hotline.staff import audit as audit_log
 from hotline.staff import auth
 from hotline.staff.i18n import translator
-from hotline.staff.web import (
-    Admin,
-    ContextDep,
-    CsrfChecked,
-    RowId,
-    Supervisor,
-    back,
-    flash,
-    render,
-    role,
-)
+from hotline.staff.web import Admin, CsrfChecked, RowId, Supervisor, back, flash, render, role
 from hotline.voice.reports import voice_figures
 
 router = APIRouter(prefix="/admin")

@@ -12,25 +12,14 @@ from sqlmodel import Session, col, select
 from hotline.admin import casework
 from hotline.admin.queue import QueueFilter, export_queue, newer_than, queue_page
 from hotline.content import TextTooLong
-from hotline.context import Context
+from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
 from hotline.models import MAX_ID, ComplaintStatus, Role, StaffUser, parse_int, utcnow
 from hotline.staff import audit as audit_log
 from hotline.staff import auth
 from hotline.staff.access import CASEWORK_ROLES, Forbidden
 from hotline.staff.i18n import translator
-from hotline.staff.web import (
-    Anyone,
-    ContextDep,
-    CsrfChecked,
-    RowId,
-    Staff,
-    back,
-    flash,
-    render,
-    safe_next,
-    session_data,
-)
+from hotline.staff.web import Anyone, CsrfChecked, RowId, Staff, back, flash, render, safe_next, session_data
 from hotline.voice.service import RecordingUnavailable, fetch_recording
 
 router = APIRouter(prefix="/admin")

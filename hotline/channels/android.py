@@ -25,9 +25,9 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from hotline.channels.base import ContextDep, InboundHandler, apply_report
+from hotline.channels.base import InboundHandler, apply_report
 from hotline.config import Settings
-from hotline.context import Context
+from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
 from hotline.dialogue.contacts import find_contact
 from hotline.dialogue.inbound import Inbound

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated
 
-from fastapi import Depends
 from sqlmodel import Session
 
-from hotline.context import Context, get_context
+from hotline.context import Context
 from hotline.dialogue.inbound import Inbound
 from hotline.messaging.outbox import record_delivery_status
 from hotline.models import OutboundStatus, utcnow
 
 log = logging.getLogger(__name__)
-ContextDep = Annotated[Context, Depends(get_context)]
 # The conversation engine (hotline.engine.handle_inbound), given to each channel's routes by create_app: channels
 # sit below the domains and never import them.
 InboundHandler = Callable[[Session, Context, Inbound], list[str]]

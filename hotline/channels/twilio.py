@@ -15,8 +15,9 @@ from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from hotline.channels.base import ContextDep, InboundHandler, apply_report
+from hotline.channels.base import InboundHandler, apply_report
 from hotline.config import Settings
+from hotline.context import ContextDep
 from hotline.db import SessionDep
 from hotline.dialogue.inbound import Inbound
 from hotline.messaging.sender import DeleteFailed, LookupFailed, Outgoing, SendResult

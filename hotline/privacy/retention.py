@@ -85,7 +85,7 @@ def _in_batches(
     ident = col(model.id)  # type: ignore[attr-defined]
     done, after = 0, 0
     while True:
-        with write_lock(session.get_bind()):  # type: ignore[arg-type]
+        with write_lock(session):
             query = select(ident).where(ident > after, *conditions).order_by(ident).limit(batch)
             # Rows another process holds are skipped, not waited for: it is doing the same work on them.
             ids = list(session.exec(query.with_for_update(skip_locked=True)))

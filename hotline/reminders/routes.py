@@ -10,22 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from hotline.context import Context
+from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
 from hotline.models import Enrolment, Role, StaffUser, utcnow
 from hotline.reminders import alerts, importer
 from hotline.staff import audit as audit_log
 from hotline.staff.i18n import translator
-from hotline.staff.web import (
-    ContextDep,
-    CsrfChecked,
-    HealthStaff,
-    RowId,
-    back,
-    flash,
-    render,
-    role,
-)
+from hotline.staff.web import CsrfChecked, HealthStaff, RowId, back, flash, render, role
 
 router = APIRouter(prefix="/admin")
 

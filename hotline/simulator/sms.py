@@ -12,18 +12,18 @@ import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 import httpx
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from hotline.config import Settings
-from hotline.context import Context, get_context
+from hotline.context import ContextDep
 from hotline.db import SessionDep
 from hotline.dialogue.contacts import find_contact
 from hotline.models import OutboundMessage
@@ -33,7 +33,6 @@ from hotline.webhooks import sign
 
 router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-ContextDep = Annotated[Context, Depends(get_context)]
 WEBHOOK_PATH = "/twilio/sms"
 KANNEL_PATH = "/kannel/sms"
 ANDROID_PATH = "/android/webhook"

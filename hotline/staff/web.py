@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from hotline.context import Context, get_context
+from hotline.context import Context
 from hotline.db import SessionDep
 from hotline.models import MAX_ID, Role, StaffUser, utcnow
 from hotline.places import get_gazetteer
@@ -26,7 +26,6 @@ from hotline.staff.access import Forbidden, is_supervisor
 from hotline.staff.i18n import translator
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-ContextDep = Annotated[Context, Depends(get_context)]
 MAX_FORM_BYTES = 32 * 1024  # a form bigger than this is refused before it is read
 RowId = Annotated[int, UrlPath(ge=1, le=MAX_ID)]  # an id in a page's URL (a larger one names no row)
 

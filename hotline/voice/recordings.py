@@ -52,7 +52,7 @@ def _pause(attempts: int) -> timedelta:
 def delete_recordings(session: Session, sender: VoiceSender, now: datetime, batch: int = BATCH) -> DeletionReport:
     """Delete the due recordings at Twilio. Each is claimed (lease) and committed before the request, so a second
     scheduler skips it and no database lock is held while Twilio answers; then each outcome is committed."""
-    with write_lock(session.get_bind()):  # type: ignore[arg-type]
+    with write_lock(session):
         query = (
             select(RecordingDeletion)
             .where(col(RecordingDeletion.due_at) <= now)
@@ -81,6 +81,6 @@ def delete_recordings(session: Session, sender: VoiceSender, now: datetime, batc
             report.deleted += deleted
             report.already_gone += not deleted
             session.delete(row)
-        with write_lock(session.get_bind()):  # type: ignore[arg-type]
+        with write_lock(session):
             session.commit()
     return report

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from hotline.channels.twilio import NAME, STATUSES
 from hotline.config import Settings
-from hotline.context import Context, get_context
-from hotline.db import SessionDep, write_lock
+from hotline.context import Context, ContextDep
+from hotline.db import SessionDep, commit_with_retry, write_lock
 from hotline.messaging.outbox import record_delivery_status
 from hotline.models import parse_int, utcnow
 from hotline.voice.flows import Ivr
@@ -30,7 +28,6 @@ from hotline.webhooks import read_signed_form, twilio_sid
 
 router = APIRouter()
 log = logging.getLogger(__name__)
-ContextDep = Annotated[Context, Depends(get_context)]
 MEDIA_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav"}
 
 
@@ -49,20 +46,14 @@ def _call_sid(form: dict[str, str]) -> str:
 def _respond(session: Session, ctx: Context, form: dict[str, str], query: dict[str, str], entry: bool) -> str:
     caller = caller_from_form(form)
     now = utcnow()
-    for attempt in (1, 2):
-        try:
-            with write_lock(session.get_bind()):  # type: ignore[arg-type]
-                record = call_record(session, caller, now)
-                ivr = Ivr(session, ctx, audio_library(ctx.settings), caller, record, query, form, now)
-                twiml = ivr.start() if entry else ivr.answer()
-                session.commit()
-            return str(twiml)
-        except IntegrityError:
-            # A repeated request made the same call record or contact at the same moment: once more on its rows.
-            session.rollback()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+
+    def once() -> str:
+        record = call_record(session, caller, now)
+        ivr = Ivr(session, ctx, audio_library(ctx.settings), caller, record, query, form, now)
+        return str(ivr.start() if entry else ivr.answer())
+
+    # A repeated request may make the same call record or contact at the same moment: once more on its rows.
+    return commit_with_retry(session, once)
 
 
 def _twiml(xml: str) -> Response:
@@ -89,7 +80,7 @@ def _file_reported(session: Session, ctx: Context, form: dict[str, str], query: 
     report = recording_report(form, query, ctx.settings.default_language)
     if report is None:
         raise HTTPException(400, "Missing or malformed field RecordingSid")
-    with write_lock(session.get_bind()):  # type: ignore[arg-type]
+    with write_lock(session):
         filed = file_recording(session, ctx, report, utcnow())
         session.commit()
     return "filed" if filed else "too short"

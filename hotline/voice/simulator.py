@@ -6,16 +6,16 @@ from __future__ import annotations
 import secrets
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from hotline.context import Context, get_context
+from hotline.context import Context, ContextDep
 from hotline.places import get_gazetteer
 from hotline.simulator.sms import SIMULATED_RECEIVER
 from hotline.voice.prompts import Prompts
@@ -23,7 +23,6 @@ from hotline.webhooks import sign, twilio_sid
 
 router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-ContextDep = Annotated[Context, Depends(get_context)]
 VOICE_PATHS = ("/twilio/voice", "/twilio/voice/step")
 
 
