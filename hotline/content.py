@@ -7,13 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from hotline.config import Language
 from hotline.segments import SegmentCount, count_segments
 
-LANGUAGES: Final = ("ky", "ru", "uz", "en")
+LANGUAGES: Final = get_args(Language)  # ky, ru, uz, en: the one list (hotline/config.py)
 TEMPLATE_SUFFIX: Final = ".txt.j2"
 VOICE_DIR: Final = "voice"  # spoken prompts (issue #7): no SMS budget, rendered to audio
 _BLANK_RUNS = re.compile(r"[ \t]+")

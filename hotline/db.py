@@ -57,8 +57,9 @@ def _nul_as_replacement_character(
     return statement, _without_nul(parameters)
 
 
-# Connections kept open per process: as many as request threads (see main.THREADS), so no request opens and
-# closes an overflow connection (a new PostgreSQL connection costs milliseconds; SQLite reruns its pragmas).
+# Connections kept open per process: as many as request threads (main.py sets the thread limit to POOL_SIZE), so no
+# request opens and closes an overflow connection (a new PostgreSQL connection costs milliseconds; SQLite reruns
+# its pragmas).
 POOL_SIZE = 24
 
 

@@ -11,13 +11,14 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from hotline import health
+from hotline import probes
 from hotline import metrics as metrics_routes
 from hotline.admin import oversight
 from hotline.admin import routes as admin_routes
 from hotline.channels import android, kannel, twilio
 from hotline.complaints.categories import get_rules
 from hotline.config import Settings, resolve_secrets
+from hotline.content import LANGUAGES
 from hotline.context import build_context
 from hotline.db import POOL_SIZE, get_engine, migrate
 from hotline.engine import handle_inbound
@@ -61,8 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ctx = build_context(settings)
     app.state.engine = get_engine(settings.database_url)
     app.state.metrics = registry_for(app.state.engine, settings.channel_list)
-    app.include_router(health.router)
-    health.install_database_errors(app)  # a database outage is a 503 (Twilio's fallback answers), not a 500
+    app.include_router(probes.router)
+    probes.install_database_errors(app)  # a database outage is a 503 (Twilio's fallback answers), not a 500
     app.include_router(metrics_routes.router)
     app.add_middleware(WebhookMetrics)
     app.add_middleware(RequestContext)  # added last, so outermost: every log line of a request has its id
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web.install(
         app,
         [admin_routes.router, oversight.router, reminder_routes.router],
-        page_values={"categories": list(get_rules().categories), "outcomes": list(OUTCOMES)},
+        page_values={"categories": list(get_rules().categories), "outcomes": list(OUTCOMES), "languages": LANGUAGES},
         # The CSV import, with room for the form around the file.
         upload_limits={"/admin/enrol/import": importer.MAX_BYTES + 64 * 1024},
     )

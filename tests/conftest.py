@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
@@ -18,9 +15,7 @@ from hotline.context import Context, build_context
 from hotline.db import get_engine
 from hotline.main import create_app
 from tests.fake_twilio import FakeServer, FakeTwilio, fake_twilio_server, running_fake_twilio
-from tests.support import throwaway_database
-
-PUBLIC_URL = "https://hotline.example.org"
+from tests.support import make_settings, throwaway_database
 
 
 @pytest.fixture(scope="session")
@@ -28,28 +23,6 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A new, migrated database for this test run; dropped at the end on PostgreSQL."""
     with throwaway_database(os.environ.get("HOTLINE_TEST_POSTGRES_URL"), tmp_path_factory.mktemp("db")) as url:
         yield url
-
-
-def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings:
-    """Production-mode settings with real random secrets, as an operator would set them."""
-    values: dict[str, object] = {
-        "env": "production",
-        "database_url": database_url,
-        "public_url": PUBLIC_URL,
-        "secret_key": secrets.token_urlsafe(32),
-        "encryption_keys": Fernet.generate_key().decode(),
-        "lookup_key": secrets.token_urlsafe(32),
-        "twilio_account_sid": "AC" + "1" * 32,
-        "twilio_auth_token": secrets.token_hex(16),
-        "twilio_from_number": "+996312900900",
-        "dev_secrets_file": tmp / "dev-secrets.json",
-        "migrate_on_start": True,
-        # No audio unless a test builds or records some: a developer's own `hotline voice build` stays out.
-        "voice_audio_dir": tmp / "voice",
-        "voice_recorded_dir": tmp / "voice_prompts",
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from hotline.config import Settings
 from hotline.db import get_engine, migrate
 
 
@@ -48,3 +50,28 @@ def throwaway_database(postgres_admin_url: str | None, folder: Path, *, migrated
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+PUBLIC_URL = "https://hotline.example.org"
+
+
+def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings:
+    """Production-mode settings with real random secrets, as an operator would set them."""
+    values: dict[str, object] = {
+        "env": "production",
+        "database_url": database_url,
+        "public_url": PUBLIC_URL,
+        "secret_key": secrets.token_urlsafe(32),
+        "encryption_keys": Fernet.generate_key().decode(),
+        "lookup_key": secrets.token_urlsafe(32),
+        "twilio_account_sid": "AC" + "1" * 32,
+        "twilio_auth_token": secrets.token_hex(16),
+        "twilio_from_number": "+996312900900",
+        "dev_secrets_file": tmp / "dev-secrets.json",
+        "migrate_on_start": True,
+        # No audio unless a test builds or records some: a developer's own `hotline voice build` stays out.
+        "voice_audio_dir": tmp / "voice",
+        "voice_recorded_dir": tmp / "voice_prompts",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]

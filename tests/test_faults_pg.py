@@ -71,7 +71,7 @@ def test_database_outage_is_a_clean_503(settings: Settings, caplog: pytest.LogCa
         ready = client.get("/readyz")
     assert (response.status_code, response.headers["retry-after"], ready.status_code) == (503, "5", 503)
     assert elapsed < 5
-    warnings = [r for r in caplog.records if r.name == "hotline.health" and r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records if r.name == "hotline.probes" and r.levelno == logging.WARNING]
     assert [r.getMessage() for r in warnings] == ["database unavailable, answered 503: OperationalError"]
     assert not any(r.exc_info for r in caplog.records)
     assert "секретный" not in caplog.text and "INSERT" not in caplog.text

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from hotline.main import create_app
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 
 def test_the_bare_address_opens_the_simulator_in_development(database_url: str, tmp_path: Path) -> None:

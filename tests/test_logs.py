@@ -20,8 +20,8 @@ from hotline.config import Settings
 from hotline.logs import JsonFormatter, RequestIdFilter, TextFormatter
 from hotline.main import create_app
 from hotline.phones import log_phone
-from tests.conftest import make_settings
 from tests.factories import PHONE, post_form, sms_form
+from tests.support import make_settings
 from tests.voice.phone import Phone
 
 Lines = Callable[[], list[dict[str, Any]]]

@@ -26,9 +26,8 @@ from hotline.messaging import outbox
 from hotline.metrics import process_registry
 from hotline.models import Contact, DeliveryReport, Purpose
 from hotline.scheduler import build_scheduler
-from tests.conftest import make_settings
 from tests.factories import post_form, sms_form
-from tests.support import free_port, throwaway_database
+from tests.support import free_port, make_settings, throwaway_database
 from tests.voice.phone import Phone
 
 

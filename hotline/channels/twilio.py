@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 NAME = "twilio"
 TWILIO_API = "https://api.twilio.com"
 STATUS_PATH = "/twilio/status"
-MAX_SID_LENGTH = 64
 
 # Twilio error codes (TWILIO.md): the phone said STOP; will never succeed; worth trying again later.
 OPTED_OUT = {21610}
@@ -75,8 +74,8 @@ def inbound_from_form(form: dict[str, str]) -> Inbound:
     for name in ("MessageSid", "From", "To"):
         if not form.get(name, "").strip():
             raise HTTPException(400, f"Missing field {name}")
-    sid = form["MessageSid"].strip()
-    if len(sid) > MAX_SID_LENGTH or not sid.isalnum():
+    sid = twilio_sid(form["MessageSid"])
+    if sid is None:  # ASCII letters and digits only, as Twilio's ids are (isalnum alone takes "ЅМ١٢")
         raise HTTPException(400, "MessageSid is not a Twilio message id")
     return Inbound(NAME, sid, form["From"], form["To"], form.get("Body", ""), utcnow())
 

@@ -8,6 +8,7 @@ import typer
 from sqlmodel import select
 
 from hotline.cli.base import app, load_settings
+from hotline.content import LANGUAGES
 from hotline.context import build_context
 from hotline.db import get_engine, migrate, session_scope
 from hotline.models import (
@@ -38,7 +39,7 @@ def volunteers_add(
         with session_scope(get_engine(settings.database_url)) as session:
             volunteer = importer.register_volunteer(session, ctx, phone, municipality, name, utcnow())
             contact = session.get(Contact, volunteer.contact_id)
-            if contact is not None and language in ("ky", "ru", "uz", "en"):
+            if contact is not None and language in LANGUAGES:
                 contact.language = language
                 session.add(contact)
     except (InvalidPhone, importer.StaffRequestError) as exc:

@@ -1,1 +1,1 @@
-"""Outbound messaging: segments, rendering of family-facing texts (outbox and sender follow)."""
+"""Outbound messaging on every channel: the outbox, routing, the senders' protocols and the dispatcher."""

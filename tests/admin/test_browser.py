@@ -15,8 +15,7 @@ from hotline.main import create_app
 from hotline.models import Jurisdiction, OutboundMessage, Role, utcnow
 from tests.admin.conftest import PASSWORD, make_complaint, make_staff
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
-from tests.conftest import make_settings
-from tests.support import free_port
+from tests.support import free_port, make_settings
 
 PHONE = "+996555123456"
 TEXTS = [

@@ -21,9 +21,8 @@ from hotline.models import AuditEntry, CallDirection, Complaint, Jurisdiction, R
 from hotline.places import get_gazetteer
 from tests.admin.conftest import PASSWORD, log_in, make_staff
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
-from tests.conftest import make_settings
 from tests.fake_twilio import FakeTwilio
-from tests.support import free_port
+from tests.support import free_port, make_settings
 
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + secrets.token_bytes(4096)
 

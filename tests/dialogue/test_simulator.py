@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from hotline.config import Settings
 from hotline.main import create_app
 from hotline.models import InboundMessage
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 
 def test_page_and_send_in_development(settings: Settings, session: Session, tmp_path: Path) -> None:

@@ -9,8 +9,7 @@ from playwright.sync_api import expect, sync_playwright
 from hotline.config import Settings
 from hotline.main import create_app
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
-from tests.conftest import make_settings
-from tests.support import free_port
+from tests.support import free_port, make_settings
 
 
 def test_family_conversation_in_the_simulator(settings: Settings, tmp_path: Path) -> None:

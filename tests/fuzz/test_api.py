@@ -34,9 +34,9 @@ from hotline.models import EnrolmentKind, HealthAlert, Jurisdiction, Role, utcno
 from hotline.reminders.service import enrol, household_of
 from hotline.webhooks import MAX_FIELDS, sign
 from tests.admin.conftest import PASSWORD, csrf_from, make_complaint, make_staff
-from tests.conftest import make_settings
 from tests.factories import converse
 from tests.fuzz.strategies import fuzz_settings
+from tests.support import make_settings
 
 ApiCase = schemathesis.Case[Any]
 SID = {"type": "string", "pattern": "^[A-Z]{2}[0-9a-f]{32}$"}

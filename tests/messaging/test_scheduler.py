@@ -14,7 +14,7 @@ from hotline.main import create_app
 from hotline.messaging import outbox
 from hotline.models import Contact, OutboundMessage, Purpose
 from hotline.scheduler import build_scheduler
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 
 def test_in_process_scheduler_delivers_the_outbox(settings: Settings, session: Session, tmp_path: Path) -> None:

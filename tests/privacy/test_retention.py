@@ -30,9 +30,9 @@ from hotline.models import (
 )
 from hotline.privacy import retention
 from hotline.privacy.retention import enforce_retention
-from tests.conftest import make_settings
 from tests.factories import PHONE, converse
 from tests.privacy.builders import contact_of, deliver_everything, family
+from tests.support import make_settings
 
 WHEN = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

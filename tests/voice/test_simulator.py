@@ -13,8 +13,7 @@ from hotline.config import Settings
 from hotline.main import create_app
 from hotline.models import Complaint
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
-from tests.conftest import make_settings
-from tests.support import free_port
+from tests.support import free_port, make_settings
 from tests.voice.conftest import write_placeholder_audio
 
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from hotline.config import Settings
 from hotline.main import create_app
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 
 def test_healthz_and_readyz(client: TestClient) -> None:
