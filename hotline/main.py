@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from hotline import probes
 from hotline import metrics as metrics_routes
-from hotline.admin import oversight
+from hotline import probes
+from hotline.admin import complaint_routes, oversight
 from hotline.admin import routes as admin_routes
 from hotline.channels import android, kannel, twilio
 from hotline.complaints.categories import get_rules
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(voice_simulator.router)
     web.install(
         app,
-        [admin_routes.router, oversight.router, reminder_routes.router],
+        [admin_routes.router, complaint_routes.router, oversight.router, reminder_routes.router],
         page_values={"categories": list(get_rules().categories), "outcomes": list(OUTCOMES), "languages": LANGUAGES},
         # The CSV import, with room for the form around the file.
         upload_limits={"/admin/enrol/import": importer.MAX_BYTES + 64 * 1024},

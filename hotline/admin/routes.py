@@ -1,26 +1,24 @@
-"""Complaint officers' pages: login, the triage queue and the complaint page (thin handlers)."""
+"""Complaint officers' pages: login, the triage queue and notifications (thin handlers); the complaint page is
+complaint_routes.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from hotline.admin import casework
 from hotline.admin.queue import QueueFilter, export_queue, newer_than, queue_page
-from hotline.content import TextTooLong
-from hotline.context import Context, ContextDep
+from hotline.context import ContextDep
 from hotline.db import SessionDep
-from hotline.models import MAX_ID, ComplaintStatus, Role, StaffUser, parse_int, utcnow
+from hotline.models import MAX_ID, ComplaintStatus, Role, StaffUser, utcnow
 from hotline.staff import audit as audit_log
 from hotline.staff import auth
-from hotline.staff.access import CASEWORK_ROLES, Forbidden
+from hotline.staff.access import CASEWORK_ROLES
 from hotline.staff.i18n import translator
-from hotline.staff.web import Anyone, CsrfChecked, RowId, Staff, back, flash, render, safe_next, session_data
-from hotline.voice.service import RecordingUnavailable, fetch_recording
+from hotline.staff.web import Anyone, CsrfChecked, Staff, back, render, safe_next, session_data
 
 router = APIRouter(prefix="/admin")
 
@@ -172,229 +170,3 @@ def notifications_read(session: SessionDep, user: Staff) -> RedirectResponse:
     casework.mark_read(session, user, utcnow())
     session.commit()
     return back("/admin/queue")
-
-
-# ---- one complaint --------------------------------------------------------------------------------------------
-
-
-def _complaint(session: Session, user: StaffUser, complaint_id: int, action: str) -> Any:
-    try:
-        return casework.open_complaint(session, user, complaint_id, utcnow(), action)
-    except Forbidden:
-        session.commit()  # keep the audit row of the refused attempt
-        raise
-    except casework.NotFound as exc:
-        raise HTTPException(404, "No such complaint") from exc
-
-
-def _page(
-    request: Request, session: Session, ctx: Context, user: StaffUser, complaint: Any, **extra: Any
-) -> HTMLResponse:
-    view = casework.complaint_view(session, ctx, user, complaint)
-    return render(
-        request,
-        "complaint.html",
-        user,
-        v=view,
-        c=complaint,
-        statuses=list(ComplaintStatus),
-        max_note=casework.MAX_NOTE_CHARS,
-        **extra,
-    )
-
-
-@router.get("/complaints/{complaint_id}", response_class=HTMLResponse)
-def complaint_page(
-    request: Request, session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: RowId
-) -> HTMLResponse:
-    """One complaint; every opening is audited."""
-    complaint = _complaint(session, user, complaint_id, "view")
-    audit_log.audit(session, user, "view", utcnow(), complaint)
-    session.commit()
-    return _page(request, session, ctx, user, complaint, revealed=None)
-
-
-@router.get("/complaints/{complaint_id}/recording")
-def complaint_recording(session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: RowId) -> Response:
-    """The complaint's recording, fetched from Twilio for an officer who may see the complaint (audited)."""
-    complaint = _complaint(session, user, complaint_id, "listen")
-    if not complaint.recording_sid:
-        raise HTTPException(404, "This complaint has no recording")
-    audit_log.audit(session, user, "listen", utcnow(), complaint)
-    session.commit()
-    try:
-        audio = fetch_recording(ctx.settings, complaint.recording_sid)
-    except RecordingUnavailable as exc:
-        return Response(str(exc), status_code=502, media_type="text/plain; charset=utf-8")
-    # Never cached: the voice may identify the family, and a shared computer keeps its cache.
-    return Response(audio, media_type="audio/mpeg", headers={"Cache-Control": "no-store"})
-
-
-def _act(
-    request: Request, session: Session, complaint_id: int, action: Callable[[], None], done: str
-) -> RedirectResponse:
-    t = translator(request.state.user.ui_language)
-    try:
-        action()
-    except casework.Refused as refused:
-        session.rollback()
-        flash(request, "error", refused.text(request.state.user.ui_language))
-    except Forbidden:
-        session.commit()  # only the audit row of the refusal was added
-        raise
-    else:
-        session.commit()
-        flash(request, "ok", t(done))
-    return back(f"/admin/complaints/{complaint_id}")
-
-
-@router.post("/complaints/{complaint_id}/status", dependencies=[CsrfChecked])
-def post_status(
-    request: Request, session: SessionDep, user: Staff, complaint_id: RowId, status: Annotated[str, Form(max_length=16)]
-) -> RedirectResponse:
-    """Change the status."""
-    c = _complaint(session, user, complaint_id, "status")
-    return _act(
-        request, session, complaint_id, lambda: casework.set_status(session, user, c, status, utcnow()), "done.status"
-    )
-
-
-@router.post("/complaints/{complaint_id}/category", dependencies=[CsrfChecked])
-def post_category(
-    request: Request,
-    session: SessionDep,
-    user: Staff,
-    complaint_id: RowId,
-    category: Annotated[str, Form(max_length=32)],
-) -> RedirectResponse:
-    """Correct the category."""
-    c = _complaint(session, user, complaint_id, "category")
-    return _act(
-        request,
-        session,
-        complaint_id,
-        lambda: casework.set_category(session, user, c, category, utcnow()),
-        "done.saved",
-    )
-
-
-@router.post("/complaints/{complaint_id}/municipality", dependencies=[CsrfChecked])
-def post_municipality(
-    request: Request,
-    session: SessionDep,
-    user: Staff,
-    complaint_id: RowId,
-    municipality: Annotated[str, Form(max_length=32)],
-) -> RedirectResponse:
-    """Correct the municipality."""
-    c = _complaint(session, user, complaint_id, "municipality")
-    return _act(
-        request,
-        session,
-        complaint_id,
-        lambda: casework.set_municipality(session, user, c, municipality, utcnow()),
-        "done.saved",
-    )
-
-
-@router.post("/complaints/{complaint_id}/assign", dependencies=[CsrfChecked])
-def post_assign(
-    request: Request,
-    session: SessionDep,
-    user: Staff,
-    complaint_id: RowId,
-    assignee: Annotated[str, Form(max_length=16)] = "",
-) -> RedirectResponse:
-    """Take, assign or unassign."""
-    c = _complaint(session, user, complaint_id, "assign")
-    target = user.id if assignee == "me" else parse_int(assignee)
-    return _act(
-        request, session, complaint_id, lambda: casework.assign(session, user, c, target, utcnow()), "done.saved"
-    )
-
-
-@router.post("/complaints/{complaint_id}/note", dependencies=[CsrfChecked])
-def post_note(
-    request: Request, session: SessionDep, user: Staff, complaint_id: RowId, note: Annotated[str, Form()]
-) -> RedirectResponse:
-    """Add an internal note."""
-    c = _complaint(session, user, complaint_id, "note")
-    return _act(
-        request, session, complaint_id, lambda: casework.add_note(session, user, c, note, utcnow()), "done.note"
-    )
-
-
-@router.post("/complaints/{complaint_id}/answer", dependencies=[CsrfChecked])
-def post_answer(
-    request: Request,
-    session: SessionDep,
-    ctx: ContextDep,
-    user: Staff,
-    complaint_id: RowId,
-    text: Annotated[str, Form()],
-) -> RedirectResponse:
-    """Answer the family by SMS (through the outbox)."""
-    c = _complaint(session, user, complaint_id, "answer")
-    return _act(
-        request, session, complaint_id, lambda: casework.answer(session, ctx, user, c, text, utcnow()), "done.answer"
-    )
-
-
-@router.post("/complaints/{complaint_id}/preview", dependencies=[CsrfChecked])
-def post_preview(
-    session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: RowId, text: Annotated[str, Form()] = ""
-) -> JSONResponse:
-    """The live SMS count of the answer box (a POST, so the text never lands in an access log)."""
-    c = _complaint(session, user, complaint_id, "preview")
-    try:
-        sms = casework.preview_answer(ctx, c, " ".join(text.split()))
-    except TextTooLong as exc:
-        refused = casework.Refused("answer_long", segments=exc.segments, max=exc.budget)
-        return JSONResponse({"ok": False, "error": refused.text(user.ui_language)})
-    count = sms.count
-    return JSONResponse(
-        {
-            "ok": True,
-            "segments": count.segments,
-            "encoding": count.encoding,
-            "units": count.units,
-            "max_segments": ctx.settings.max_segments,
-        }
-    )
-
-
-@router.post("/complaints/{complaint_id}/reveal", dependencies=[CsrfChecked], response_model=None)
-def post_reveal(
-    request: Request,
-    session: SessionDep,
-    ctx: ContextDep,
-    user: Staff,
-    complaint_id: RowId,
-    reason: Annotated[str, Form()] = "",
-) -> Response:
-    """Show the full number to a supervisor who gave a reason (rendered once, never stored in the session)."""
-    c = _complaint(session, user, complaint_id, "reveal")
-    try:
-        number = casework.reveal(session, ctx, user, c, reason, utcnow())
-    except Forbidden:
-        session.commit()
-        raise
-    except casework.Refused as refused:
-        session.rollback()
-        flash(request, "error", refused.text(user.ui_language))
-        return back(f"/admin/complaints/{complaint_id}")
-    session.commit()
-    response = _page(request, session, ctx, user, c, revealed=number)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@router.post("/complaints/{complaint_id}/escalate", dependencies=[CsrfChecked])
-def post_escalate(
-    request: Request, session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: RowId
-) -> RedirectResponse:
-    """Escalate by hand (supervisors)."""
-    c = _complaint(session, user, complaint_id, "escalate")
-    return _act(
-        request, session, complaint_id, lambda: casework.escalate_now(session, ctx, user, c, utcnow()), "done.escalated"
-    )
