@@ -1,4 +1,5 @@
-"""Periodic jobs with APScheduler: `hotline scheduler` in its own process, or inside `hotline serve`."""
+"""Periodic jobs with APScheduler: `hotline scheduler` in its own process, or inside `hotline serve`. Each domain's
+scheduled work is in its jobs.py, named for what it does; the job's id is that name."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlmodel import Session
 
 from hotline.channels.senders import make_senders, make_voice_sender, rate_of, sender_key
-from hotline.complaints.escalation import escalate_overdue
+from hotline.complaints import jobs as complaint_jobs
 from hotline.config import Settings
 from hotline.context import build_context
 from hotline.db import get_engine, session_scope
@@ -22,10 +24,13 @@ from hotline.messaging.dispatcher import RateLimiter, dispatch_once
 from hotline.messaging.sender import VoiceSender
 from hotline.metrics import instrument_jobs
 from hotline.models import utcnow
-from hotline.privacy.retention import enforce_retention
-from hotline.reminders.planner import plan_day
-from hotline.staff.auth import purge_login_failures
-from hotline.voice.recordings import delete_recordings
+from hotline.privacy import jobs as privacy_jobs
+from hotline.privacy.jobs import RetentionReport
+from hotline.reminders import jobs as reminder_jobs
+from hotline.reminders.run import PlanReport
+from hotline.staff import jobs as staff_jobs
+from hotline.voice import jobs as voice_jobs
+from hotline.voice.jobs import DeletionReport
 
 log = logging.getLogger(__name__)
 MAX_DRAIN_SECONDS = 30.0
@@ -44,7 +49,7 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
     limiters = {name: RateLimiter(engine, sender_key(settings, name), rate_of(settings, name)) for name in senders}
     pool = ThreadPoolExecutor(max_workers=settings.send_concurrency, thread_name_prefix="send")
 
-    def dispatch() -> None:
+    def dispatch_outbox() -> None:
         # Drain what is due on each channel, in batches, but give the scheduler back its thread now and then.
         started = time.monotonic()
         busy = set(senders)
@@ -56,62 +61,55 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
                 else:
                     busy.discard(name)
 
-    def escalate() -> None:
-        # Overdue complaints move up a level; safe to run in two processes (each deadline is claimed once).
-        with session_scope(engine) as session:
-            done = escalate_overdue(session, ctx, utcnow())
-        if done:
-            log.info("escalated %d overdue complaints", done)
+    def run(job: Callable[[Session], object]) -> Callable[[], None]:
+        # Every other job: one transaction, its report logged when it did something. Each is safe in two scheduler
+        # processes at once (it claims its rows), and idempotent.
+        def once() -> None:
+            with session_scope(engine) as session:
+                report = job(session)
+            if report:
+                log.info("%s: %s", job.__name__, report)
 
-    def plan_reminders() -> None:
-        # Hourly, for today: idempotent, so a restart or a second scheduler process plans nothing twice.
-        now = utcnow()
-        with session_scope(engine) as session:
-            report = plan_day(session, ctx, ctx.local_day(now), now)
-        if report.sent or report.skipped:
-            log.info("reminders planned: %s", report)
+        once.__name__ = job.__name__
+        return once
 
-    def forget_login_failures() -> None:
-        # Failures older than the throttle window no longer count: drop them rather than keep them for ever.
-        with session_scope(engine) as session:
-            purge_login_failures(session, utcnow())
+    def escalate_overdue(session: Session) -> int:
+        return complaint_jobs.escalate_overdue(session, ctx, utcnow())
 
-    def delete_old_recordings() -> None:
-        # Recordings the hotline let go of (short ones, old complaints) are deleted at Twilio, retried until done.
-        with session_scope(engine) as session:
-            if voice is None:
-                return  # no Twilio account: no voice line, no recordings
-            report = delete_recordings(session, voice, utcnow())
-        if report.deleted or report.already_gone or report.failed:
-            log.info("recordings at Twilio: %s", report)
+    def plan_reminders(session: Session) -> PlanReport:
+        return reminder_jobs.plan_reminders(session, ctx, utcnow())
 
-    def apply_retention() -> None:
-        # Daily: old message bodies, complainants' links and old complaint texts go (HOTLINE_*_DAYS settings).
-        # Idempotent and batched; a second scheduler process skips the rows this one holds.
-        with session_scope(engine) as session:
-            report = enforce_retention(session, ctx, utcnow())
-        if report:
-            log.info("retention: %s", report)
+    def purge_login_failures(session: Session) -> int:
+        return staff_jobs.purge_login_failures(session, utcnow())
+
+    def delete_recordings(session: Session) -> DeletionReport:
+        # No Twilio account: no voice line, no recordings.
+        return voice_jobs.delete_recordings(session, voice, utcnow()) if voice else DeletionReport()
+
+    def enforce_retention(session: Session) -> RetentionReport:
+        return privacy_jobs.enforce_retention(session, ctx, utcnow())
 
     scheduler: BaseScheduler = (
         BlockingScheduler(timezone=settings.timezone) if blocking else BackgroundScheduler(timezone=settings.timezone)
     )
+    # One name each, the same as the function it runs (the job_id label of /metrics).
     jobs: list[tuple[Callable[[], None], dict[str, Any]]] = [
-        (dispatch, {"seconds": settings.dispatch_interval_seconds}),
-        (escalate, {"minutes": settings.escalation_interval_minutes}),
-        (plan_reminders, {"hours": 1, "next_run_time": datetime.now(UTC)}),
-        (forget_login_failures, {"hours": 1}),
-        (delete_old_recordings, {"hours": 1}),
+        (dispatch_outbox, {"seconds": settings.dispatch_interval_seconds}),
+        (run(escalate_overdue), {"minutes": settings.escalation_interval_minutes}),
+        (run(plan_reminders), {"hours": 1, "next_run_time": datetime.now(UTC)}),
+        (run(purge_login_failures), {"hours": 1}),
+        (run(delete_recordings), {"hours": 1}),
     ]
     for job, timing in jobs:
         # One running instance per process; a run missed while the last one ran is not repeated.
         scheduler.add_job(job, "interval", id=job.__name__, max_instances=1, coalesce=True, **timing)
     # At night, local time, when the hotline is quiet; started up to an hour late if the process was busy or down.
+    retention = run(enforce_retention)
     scheduler.add_job(
-        apply_retention,
+        retention,
         "cron",
         hour=RETENTION_HOUR,
-        id=apply_retention.__name__,
+        id=retention.__name__,
         max_instances=1,
         coalesce=True,
         misfire_grace_time=3600,

@@ -102,9 +102,9 @@ def test_a_failing_job_shows_in_job_metrics(tmp_path: Path) -> None:
         started = time.time()
         scheduler.start()
         try:
-            scheduler.get_job("forget_login_failures").modify(next_run_time=datetime.now(UTC))
+            scheduler.get_job("purge_login_failures").modify(next_run_time=datetime.now(UTC))
             deadline = time.monotonic() + 15
-            job = {"job_id": "forget_login_failures"}
+            job = {"job_id": "purge_login_failures"}
             while time.monotonic() < deadline:
                 after = generate_latest(process_registry()).decode()
                 failed = sample(after, "hotline_job_failures_total", **job) > sample(

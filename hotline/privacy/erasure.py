@@ -28,7 +28,7 @@ from hotline.models import (
     Volunteer,
 )
 from hotline.phones import mask_phone
-from hotline.privacy.retention import add_events, detach_complaints
+from hotline.privacy.jobs import add_events, detach_complaints
 from hotline.staff.audit import audit
 from hotline.voice.service import callback_rate_key
 

@@ -38,6 +38,9 @@ class PlanReport:
     skipped: int = 0
     codes: dict[str, int] = field(default_factory=dict)
 
+    def __bool__(self) -> bool:
+        return bool(self.sent or self.skipped)
+
 
 def send_time(ctx: Context, household: Household, day: date, now: datetime) -> datetime:
     """The household's preferred hour on the day (never before now), moved out of quiet hours."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -192,8 +192,3 @@ def csrf_valid(data: dict[str, Any], submitted: str | None) -> bool:
     """True when a form or header carries the session's token."""
     token = data.get("csrf")
     return isinstance(token, str) and bool(submitted) and hmac.compare_digest(token, submitted or "")
-
-
-def purge_login_failures(session: Session, now: datetime) -> None:
-    """Forget failures older than the window (they no longer count)."""
-    session.execute(delete(LoginFailure).where(col(LoginFailure.at) < now - LOGIN_WINDOW))

@@ -32,7 +32,7 @@ from hotline.models import (
 )
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
 from hotline.places import get_gazetteer
-from hotline.voice.recordings import forget_recording
+from hotline.voice.jobs import forget_recording
 from hotline.webhooks import twilio_sid
 
 log = logging.getLogger(__name__)

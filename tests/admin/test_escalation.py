@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from hotline.complaints.escalation import escalate_overdue
+from hotline.complaints.jobs import escalate_overdue
 from hotline.complaints.service import events_of
 from hotline.context import Context
 from hotline.models import Complaint, ComplaintStatus, Notification, OutboundMessage, StaffUser, utcnow

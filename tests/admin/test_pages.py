@@ -12,8 +12,9 @@ from sqlmodel import Session, select
 
 from hotline.context import Context
 from hotline.models import AuditEntry, ComplaintStatus, LoginFailure, Notification, Role, StaffUser, utcnow
-from hotline.staff.auth import PASSWORDS, purge_login_failures
+from hotline.staff.auth import PASSWORDS
 from hotline.staff.i18n import catalogues
+from hotline.staff.jobs import purge_login_failures
 from tests.admin.conftest import csrf_from, log_in, make_complaint
 
 Web = Callable[[], TestClient]

@@ -59,11 +59,12 @@ def test_production_without_twilio_refuses_to_pretend(settings: Settings, tmp_pa
 
 def test_every_periodic_job_is_registered(settings: Settings) -> None:
     scheduler = build_scheduler(settings, blocking=False)
+    # Each job is named for what it does, as the function it runs in its domain's jobs.py.
     assert {job.id for job in scheduler.get_jobs()} == {
-        "dispatch",
-        "escalate",
+        "dispatch_outbox",
+        "escalate_overdue",
         "plan_reminders",
-        "forget_login_failures",
-        "delete_old_recordings",
-        "apply_retention",
+        "purge_login_failures",
+        "delete_recordings",
+        "enforce_retention",
     }

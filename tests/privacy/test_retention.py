@@ -28,8 +28,8 @@ from hotline.models import (
     Purpose,
     RateEvent,
 )
-from hotline.privacy import retention
-from hotline.privacy.retention import enforce_retention
+from hotline.privacy import jobs as retention
+from hotline.privacy.jobs import enforce_retention
 from tests.factories import PHONE, converse
 from tests.privacy.builders import contact_of, deliver_everything, family
 from tests.support import make_settings

@@ -17,8 +17,8 @@ from hotline.context import Context
 from hotline.dialogue.contacts import get_or_create_contact
 from hotline.models import ComplaintStatus, RecordingDeletion, utcnow
 from hotline.places import get_gazetteer
-from hotline.privacy.retention import enforce_retention
-from hotline.voice.recordings import DeletionReport, delete_recordings
+from hotline.privacy.jobs import enforce_retention
+from hotline.voice.jobs import DeletionReport, delete_recordings
 from hotline.voice.service import RecordingUnavailable, fetch_recording
 from tests.factories import PHONE, post_form
 from tests.fake_twilio import FakeServer

@@ -1,4 +1,4 @@
-"""Recordings deleted at Twilio once the hotline lets go of them.
+"""The voice line's scheduled work: recordings deleted at Twilio once the hotline lets go of them.
 
 A recording is the caller's voice. When the app stops keeping one (a hang-up at the beep that made no complaint,
 or a complaint past its text period), `forget_recording` queues its deletion in the same transaction, and the
@@ -43,6 +43,9 @@ class DeletionReport:
     deleted: int = 0
     already_gone: int = 0
     failed: int = 0  # to be tried again
+
+    def __bool__(self) -> bool:
+        return bool(self.deleted or self.already_gone or self.failed)
 
 
 def _pause(attempts: int) -> timedelta:

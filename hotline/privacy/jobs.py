@@ -29,7 +29,7 @@ from hotline.models import (
     OutboundStatus,
     RateEvent,
 )
-from hotline.voice.recordings import forget_recording
+from hotline.voice.jobs import forget_recording
 
 log = logging.getLogger(__name__)
 
