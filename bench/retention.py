@@ -21,7 +21,7 @@ from bench.outbox import KEY, database
 from hotline.config import Settings
 from hotline.context import build_context
 from hotline.db import get_engine
-from hotline.privacy.retention import enforce_retention
+from hotline.privacy.jobs import enforce_retention
 
 HISTORY_DAYS = 180
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
