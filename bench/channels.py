@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -51,8 +52,8 @@ from hotline.config import Settings
 from hotline.context import build_context
 from hotline.db import get_engine
 from hotline.messaging.dispatcher import RateLimiter, dispatch_once
-from hotline.messaging.sender import Sender
-from hotline.models import Contact, OutboundMessage, utcnow
+from hotline.messaging.sender import Outgoing, Sender, SendResult
+from hotline.models import Contact, DeliveryReport, OutboundMessage, utcnow
 from hotline.phones import InvalidPhone, normalise_phone
 from tests.kannel import FakePhone, Kannel, KannelConfig, kannel_available, running_kannel
 from tests.support import free_port
@@ -66,6 +67,7 @@ WARM, KANNEL_ONE, DIRECT_ONE, KANNEL_BURST, DIRECT_BURST = "99670", "99677", "99
 OUTBOX_PHONES = "996705"  # 1,000 contacts the outbox rows go to
 OUTBOX_CONTACTS = 1000
 WARM_MESSAGES = 30
+SENDSMS_ALONE = 50  # sendsms requests timed one at a time
 # fakesmsc reads its connection to bearerbox only after a line on stdin, or after a second of silence (it polls
 # stdin with a 1 s select): FakePhone pokes it with an empty line every 0.1 s while a test waits, which would round
 # every latency up to 100 ms. Here a thread pokes every millisecond, so a reply is read within ~1 ms of arriving.
@@ -193,15 +195,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU time of every running postgres process (the server and its backends; nothing else uses it here)."""
+def postgres_cpu_seconds(database_name: str) -> float:
+    """CPU time of the PostgreSQL backends serving our throwaway database (their title names it: other databases on
+    the same server, a test suite's for example, are not counted; nor are the server's own background processes)."""
     total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if stat.read_text().split(" ", 2)[1] == "(postgres)":
-                total += cpu_seconds(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
+            title = cmdline.read_bytes().decode(errors="replace")
+        except OSError:
             continue
+        if title.startswith("postgres:") and f" {database_name} " in title:
+            total += cpu_seconds(int(cmdline.parent.name))
     return total
 
 
@@ -210,7 +214,7 @@ class Processes:
     """The processes whose CPU time a phase is charged (by pid), for a per-message figure."""
 
     pids: dict[str, int]
-    postgres: bool
+    postgres: str | None  # the throwaway database's name on PostgreSQL
     start: dict[str, float] = field(default_factory=dict)
 
     def snapshot(self) -> dict[str, float]:
@@ -218,7 +222,7 @@ class Processes:
         times = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         times["bench"] = time.process_time()  # this process: the httpx client, FakePhone's reader, the poker
         if self.postgres:
-            times["postgres"] = postgres_cpu_seconds()
+            times["postgres"] = postgres_cpu_seconds(self.postgres)
         return times
 
     def begin(self) -> None:
@@ -312,7 +316,10 @@ def direct_one_at_a_time(base: str, secret: str, senders: list[str]) -> Phase:
         for i, sender in enumerate(senders):
             url = direct_url(base, secret, sender, KEYWORDS[i % len(KEYWORDS)])
             started = time.monotonic()
-            response = client.get(url)
+            try:
+                response = client.get(url)
+            except httpx.HTTPError:
+                continue  # counted as unanswered
             if response.status_code == 200 and response.text:
                 latencies.append(time.monotonic() - started)
         seconds = time.monotonic() - first
@@ -320,18 +327,23 @@ def direct_one_at_a_time(base: str, secret: str, senders: list[str]) -> Phase:
 
 
 async def _direct_burst(base: str, secret: str, senders: list[str], connections: int) -> Phase:
-    urls = [direct_url(base, secret, s, KEYWORDS[i % len(KEYWORDS)]) for i, s in enumerate(senders)]
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    # One timeout for everything, the wait for a free connection included: the whole burst is queued at once.
-    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(300.0)) as client:
-        started = time.monotonic()
+    urls = iter([direct_url(base, secret, s, KEYWORDS[i % len(KEYWORDS)]) for i, s in enumerate(senders)])
+    # One client per connection: a single httpx pool of hundreds of connections costs the client more CPU per
+    # request (it scans its connections) than the hotline spends answering, on the same 2 cores. verify=False: plain
+    # HTTP, and each client would otherwise load the CA bundle (16 ms of CPU). Made before the clock starts.
+    limits = httpx.Limits(max_connections=1)
+    clients = [httpx.AsyncClient(limits=limits, timeout=60.0, verify=False) for _ in range(connections)]
+    latencies: list[float] = []
+    started = time.monotonic()
 
-        async def one(url: str) -> float | None:
-            response = await client.get(url)
-            return time.monotonic() - started if response.status_code == 200 and response.text else None
+    async def connection(client: httpx.AsyncClient) -> None:
+        async with client:
+            for url in urls:
+                response = await client.get(url)
+                if response.status_code == 200 and response.text:
+                    latencies.append(time.monotonic() - started)
 
-        done = await asyncio.gather(*(one(url) for url in urls), return_exceptions=True)
-    latencies = [value for value in done if isinstance(value, float)]
+    await asyncio.gather(*(connection(client) for client in clients), return_exceptions=True)
     return Phase(len(senders), len(latencies), max(latencies, default=0.0), latencies)
 
 
@@ -403,17 +415,43 @@ def outbox_body(transport: str, i: int) -> str:
     return f"Эскертме {i}: эртең эмдөө ({transport})"
 
 
+class TimedSender:
+    """A channel's sender that notes how long each send waited for the transport's answer."""
+
+    def __init__(self, inner: Sender) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.seconds: list[float] = []
+        self._lock = threading.Lock()
+
+    def send(self, sms: Outgoing) -> SendResult:
+        """Send through the channel, timed."""
+        started = time.monotonic()
+        result = self.inner.send(sms)
+        with self._lock:
+            self.seconds.append(time.monotonic() - started)
+        return result
+
+    def own_reference(self, outbox_id: int) -> str | None:
+        """The channel's own answer."""
+        return self.inner.own_reference(outbox_id)
+
+    def find_sent(self, sms: Outgoing, since: datetime) -> str | None:
+        """The channel's own answer."""
+        return self.inner.find_sent(sms, since)
+
+
 def worker(transport: str, expected: int) -> None:
     """One dispatcher process (settings from HOTLINE_* variables): dispatch until `expected` messages are done or
     nothing is due for 5 s; print JSON figures with time.monotonic() stamps (system-wide, so comparable)."""
     settings = Settings()
     ctx = build_context(settings)
     engine = get_engine(settings.database_url)
-    sender: Sender = KannelSender(settings) if transport == "kannel" else TwilioSender(settings)
+    sender = TimedSender(KannelSender(settings) if transport == "kannel" else TwilioSender(settings))
     limiter = RateLimiter(engine, f"bench-{transport}", 1e6)  # the limit set high: the channel's own speed
     pool = ThreadPoolExecutor(max_workers=settings.send_concurrency)
     totals = {"sent": 0, "retried": 0, "failed": 0}
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     finished, idle_since = started, None
     while totals["sent"] + totals["failed"] < expected and time.monotonic() - started < WORKER_DEADLINE:
         report = dispatch_once(engine, ctx, sender, limiter, pool=pool)
@@ -427,7 +465,16 @@ def worker(transport: str, expected: int) -> None:
             break  # retries wait their backoff (30 s and more): report them rather than wait
         time.sleep(0.05)
     pool.shutdown()
-    print(json.dumps({**totals, "started": started, "finished": finished}), flush=True)
+    figures = {
+        **totals,
+        "started": started,
+        "finished": finished,
+        "cpu": time.process_time() - cpu_started,
+        "send_p50": percentile(sender.seconds, 0.5) if sender.seconds else 0.0,
+        "send_p95": percentile(sender.seconds, 0.95) if sender.seconds else 0.0,
+        "send_mean": sum(sender.seconds) / len(sender.seconds) if sender.seconds else 0.0,
+    }
+    print(json.dumps(figures), flush=True)
 
 
 def run_worker(env: dict[str, str], transport: str, expected: int) -> dict[str, float]:
@@ -451,6 +498,22 @@ def count_status(url: str, transport: str, status: str) -> int:
     with get_engine(url).connect() as conn:
         query = sa.select(sa.func.count()).where(table.c.transport == transport, table.c.status == status)
         return int(conn.execute(query).scalar_one())
+
+
+def sends(run: dict[str, float], count: int) -> str:
+    """How long one send waited for the transport, and the dispatcher process's CPU per message."""
+    return (
+        f"one send waited p50 {run['send_p50']:.1f} ms, p95 {run['send_p95']:.1f} ms for the transport's answer "
+        f"({run['sent'] / max(run['finished'] - run['started'], 1e-9) * run['send_mean']:.1f} sends in flight "
+        f"on average); dispatcher process CPU {run['cpu'] * 1000 / max(count, 1):.2f} ms/message"
+    )
+
+
+def count_kept_reports(url: str, transport: str) -> int:
+    """Delivery reports the hotline kept because their message's send was not recorded yet (and not yet applied)."""
+    table = DeliveryReport.__table__  # type: ignore[attr-defined]
+    with get_engine(url).connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).where(table.c.transport == transport)).scalar_one())
 
 
 def fake_twilio_bodies(api: str) -> list[str]:
@@ -482,9 +545,10 @@ def main() -> None:
     if n < 1 or k < 1:
         sys.exit("--messages and --sequential must be at least 1")
     check_numbers(max(n, k))
+    # Everything shares the machine's cores: the load average says whether something else was running too.
     print(
         f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, database {args.database}, "
-        f"Kannel log-level {args.kannel_log_level}"
+        f"Kannel log-level {args.kannel_log_level}, load average {os.getloadavg()[0]:.2f} before the run"
     )
     print(f"command: python -m bench.channels {' '.join(sys.argv[1:])}")
     with ExitStack() as stack:
@@ -528,7 +592,7 @@ def main() -> None:
             "smsbox": kannel.smsbox.process.pid,
             "fakesmsc": phone.process.pid,
         }
-        procs = Processes(pids, postgres=args.database == "postgres")
+        procs = Processes(pids, postgres=sa.engine.make_url(url).database if args.database == "postgres" else None)
         timeout = 60.0 + n / 10
 
         # Warm up (not measured): the server's first requests, its pool's connections, Kannel's connection to it.
@@ -558,7 +622,7 @@ def main() -> None:
             f"{peak[0]} connections to the hotline"
         )
         print(f"    {procs.per_message(n)}")
-        connections = max(peak[0], 1)
+        connections = min(max(peak[0], 1), n)
         procs.begin()
         burst_direct = direct_burst(base, secret, numbers(DIRECT_BURST, n), connections)
         print(
@@ -580,6 +644,15 @@ def main() -> None:
             lookup_key=env["HOTLINE_LOOKUP_KEY"],
             secret_key=env["HOTLINE_SECRET_KEY"],
         )
+        # sendsms alone, one SMS at a time and without a delivery report: what Kannel's interface costs when idle.
+        before_alone, alone = len(phone.log), []
+        for i, number in enumerate(numbers(OUTBOX_PHONES, SENDSMS_ALONE)):
+            started = time.monotonic()
+            response = kannel.send_sms("+" + number, outbox_body("alone", i), sender=SHORT_NUMBER)
+            if response.status_code == 202:
+                alone.append(time.monotonic() - started)
+        phone.wait_until(lambda: len(phone.log) - before_alone >= SENDSMS_ALONE, timeout)
+        print(f"(3) Kannel's sendsms alone, one at a time: {len(alone)}/{SENDSMS_ALONE} accepted; {spread(alone)}")
         fill_outbox(settings, n)
         expected = {outbox_body("kannel", i) for i in range(n)}
         on_phone = len(phone.log)
@@ -598,14 +671,20 @@ def main() -> None:
             f"the phones got {len(got)}/{n} ({len(arrivals)} SMS), the last {last - kannel_run['started']:.2f} s "
             f"after the first send"
         )
-        # Kannel reports each message twice (8: accepted by the SMSC, 1: delivered) to /kannel/dlr.
+        # Kannel reports each message twice (8: accepted by the SMSC, 1: delivered) to /kannel/dlr. Wait until all
+        # are delivered, or until the count has not moved for 3 s (a report the hotline kept is never applied).
         deadline = time.monotonic() + timeout
-        while count_status(url, "kannel", "delivered") < n and time.monotonic() < deadline:
+        delivered, changed_at = count_status(url, "kannel", "delivered"), time.monotonic()
+        while delivered < n and time.monotonic() < deadline and time.monotonic() - changed_at < 3.0:
             time.sleep(0.1)
-        delivered = count_status(url, "kannel", "delivered")
+            now_delivered = count_status(url, "kannel", "delivered")
+            if now_delivered != delivered:
+                delivered, changed_at = now_delivered, time.monotonic()
+        kept = count_kept_reports(url, "kannel")
+        print(f"    {sends(kannel_run, n)}")
         print(
-            f"    delivery reports: {delivered}/{n} delivered {time.monotonic() - kannel_run['started']:.1f} s after "
-            f"the first send (checked every 0.1 s)"
+            f"    delivery reports: {delivered}/{n} delivered {changed_at - kannel_run['started']:.1f} s after the "
+            f"first send; {count_status(url, 'kannel', 'sent')} still 'sent', {kept} reports kept unapplied"
         )
         print(f"    {procs.per_message(n)}")
         procs.begin()
@@ -619,7 +698,9 @@ def main() -> None:
             f"({twilio_run['retried']:.0f} retried, {twilio_run['failed']:.0f} failed); the fake got "
             f"{len(got_twilio)}/{n} ({len(received)} messages)"
         )
+        print(f"    {sends(twilio_run, n)}")
         print(f"    {procs.per_message(n)} (the fake Twilio's own process not counted)")
+        print(f"load average {os.getloadavg()[0]:.2f} after the run (1 minute)")
         lost = (n - burst.answered) + (n - burst_direct.answered) + (n - len(got)) + (n - len(got_twilio))
         if lost:
             print(f"NOT everything arrived: {lost} missing; Kannel's logs were in {kannel.workdir}")
