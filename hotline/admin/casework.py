@@ -86,6 +86,26 @@ def open_complaint(session: Session, user: StaffUser, complaint_id: int, now: da
     return complaint
 
 
+class NoRecording(Exception):
+    """The complaint came by SMS: there is nothing to listen to."""
+
+
+def read_complaint(session: Session, user: StaffUser, complaint_id: int, now: datetime) -> Complaint:
+    """Open a complaint to read it: every opening is audited (a refused one too)."""
+    complaint = open_complaint(session, user, complaint_id, now, "view")
+    audit(session, user, "view", now, complaint)
+    return complaint
+
+
+def recording_of(session: Session, user: StaffUser, complaint_id: int, now: datetime) -> str:
+    """The recording SID of a complaint an officer may hear; each listening is audited."""
+    complaint = open_complaint(session, user, complaint_id, now, "listen")
+    if not complaint.recording_sid:
+        raise NoRecording
+    audit(session, user, "listen", now, complaint)
+    return complaint.recording_sid
+
+
 def _require_supervisor(session: Session, user: StaffUser, complaint: Complaint, action: str, now: datetime) -> None:
     if not is_supervisor(user):
         audit(session, user, "denied", now, complaint, attempted=action)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -14,26 +14,38 @@ from hotline.content import TextTooLong
 from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
 from hotline.models import ComplaintStatus, StaffUser, parse_int, utcnow
-from hotline.staff import audit as audit_log
 from hotline.staff.access import Forbidden
 from hotline.staff.i18n import translator
 from hotline.staff.web import CsrfChecked, RowId, Staff, back, flash, render
 from hotline.voice.service import RecordingUnavailable, fetch_recording
 
 router = APIRouter(prefix="/admin")
+T = TypeVar("T")
 
 
 # ---- one complaint --------------------------------------------------------------------------------------------
 
 
-def _complaint(session: Session, user: StaffUser, complaint_id: int, action: str) -> Any:
+def _settle(session: Session, work: Callable[[], T]) -> T:
+    # The one rule of every casework request: a refusal for lack of rights keeps its audit row (committed, then the
+    # 403 page); a change refused as asked keeps nothing (rolled back, the page says why); success commits.
     try:
-        return casework.open_complaint(session, user, complaint_id, utcnow(), action)
+        result = work()
     except Forbidden:
-        session.commit()  # keep the audit row of the refused attempt
+        session.commit()
+        raise
+    except casework.Refused:
+        session.rollback()
         raise
     except casework.NotFound as exc:
+        session.rollback()
         raise HTTPException(404, "No such complaint") from exc
+    session.commit()
+    return result
+
+
+def _complaint(session: Session, user: StaffUser, complaint_id: int, action: str) -> Any:
+    return _settle(session, lambda: casework.open_complaint(session, user, complaint_id, utcnow(), action))
 
 
 def _page(
@@ -57,22 +69,19 @@ def complaint_page(
     request: Request, session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: RowId
 ) -> HTMLResponse:
     """One complaint; every opening is audited."""
-    complaint = _complaint(session, user, complaint_id, "view")
-    audit_log.audit(session, user, "view", utcnow(), complaint)
-    session.commit()
+    complaint = _settle(session, lambda: casework.read_complaint(session, user, complaint_id, utcnow()))
     return _page(request, session, ctx, user, complaint, revealed=None)
 
 
 @router.get("/complaints/{complaint_id}/recording")
 def complaint_recording(session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: RowId) -> Response:
     """The complaint's recording, fetched from Twilio for an officer who may see the complaint (audited)."""
-    complaint = _complaint(session, user, complaint_id, "listen")
-    if not complaint.recording_sid:
-        raise HTTPException(404, "This complaint has no recording")
-    audit_log.audit(session, user, "listen", utcnow(), complaint)
-    session.commit()
     try:
-        audio = fetch_recording(ctx.settings, complaint.recording_sid)
+        sid = _settle(session, lambda: casework.recording_of(session, user, complaint_id, utcnow()))
+    except casework.NoRecording as exc:
+        raise HTTPException(404, "This complaint has no recording") from exc
+    try:
+        audio = fetch_recording(ctx.settings, sid)
     except RecordingUnavailable as exc:
         return Response(str(exc), status_code=502, media_type="text/plain; charset=utf-8")
     # Never cached: the voice may identify the family, and a shared computer keeps its cache.
@@ -84,15 +93,10 @@ def _act(
 ) -> RedirectResponse:
     t = translator(request.state.user.ui_language)
     try:
-        action()
+        _settle(session, action)
     except casework.Refused as refused:
-        session.rollback()
         flash(request, "error", refused.text(request.state.user.ui_language))
-    except Forbidden:
-        session.commit()  # only the audit row of the refusal was added
-        raise
     else:
-        session.commit()
         flash(request, "ok", t(done))
     return back(f"/admin/complaints/{complaint_id}")
 
@@ -224,15 +228,10 @@ def post_reveal(
     """Show the full number to a supervisor who gave a reason (rendered once, never stored in the session)."""
     c = _complaint(session, user, complaint_id, "reveal")
     try:
-        number = casework.reveal(session, ctx, user, c, reason, utcnow())
-    except Forbidden:
-        session.commit()
-        raise
+        number = _settle(session, lambda: casework.reveal(session, ctx, user, c, reason, utcnow()))
     except casework.Refused as refused:
-        session.rollback()
         flash(request, "error", refused.text(user.ui_language))
         return back(f"/admin/complaints/{complaint_id}")
-    session.commit()
     response = _page(request, session, ctx, user, c, revealed=number)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -76,10 +76,10 @@ def audit_page(
 @router.get("/audit.csv")
 def audit_csv(session: SessionDep, ctx: ContextDep, user: Supervisor, f: AuditFilterDep) -> StreamingResponse:
     """The filtered audit log as CSV."""
-    audit_log.audit(session, user, "export_audit", utcnow())
+    rows = audit_log.start_export(session, user, f, ctx.tz, utcnow())
     session.commit()
     return StreamingResponse(
-        audit_log.export_audit(session, f, ctx.tz),
+        rows,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
     )
@@ -137,8 +137,10 @@ def create_user(
 ) -> RedirectResponse:
     """Create a staff account."""
     try:
-        created = auth.create_user(
+        auth.add_account(
             session,
+            user,
+            utcnow(),
             username=username,
             password=password,
             role=role_,
@@ -151,8 +153,6 @@ def create_user(
         session.rollback()
         flash(request, "error", exc.text(user.ui_language))
         return back("/admin/users")
-    session.flush()
-    audit_log.audit(session, user, "user_created", utcnow(), username=created.username, role=created.role)
     session.commit()
     flash(request, "ok", translator(user.ui_language)("done.saved"))
     return back("/admin/users")
@@ -172,28 +172,11 @@ def update_user(
     if target is None:
         raise HTTPException(404, "No such user")
     try:
-        if password:
-            auth.set_password(session, target, password)
-        wanted = active == "1"
-        if target.active != wanted:
-            if target.id == user.id:
-                raise auth.AccountError("own_account")
-            target.active = wanted
-            target.session_version += 1
-            session.add(target)
+        auth.change_account(session, user, target, utcnow(), active=active == "1", password=password)
     except auth.AccountError as exc:
         session.rollback()
         flash(request, "error", exc.text(user.ui_language))
         return back("/admin/users")
-    audit_log.audit(
-        session,
-        user,
-        "user_changed",
-        utcnow(),
-        username=target.username,
-        active=target.active,
-        password_changed=bool(password),
-    )
     session.commit()
     flash(request, "ok", translator(user.ui_language)("done.saved"))
     return back("/admin/users")

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from hotline.complaints.reference import is_valid_reference
 from hotline.models import Complaint, StaffUser, parse_int
 from hotline.staff.access import visible_clause
-from hotline.staff.audit import safe_cell
+from hotline.staff.audit import audit, safe_cell
 
 PER_PAGE = 50
 MAX_QUERY_CHARS = 200
@@ -212,3 +212,9 @@ def export_queue(session: Session, user: StaffUser, f: QueueFilter, now: datetim
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
+
+
+def start_export(session: Session, user: StaffUser, f: QueueFilter, now: datetime, tz: ZoneInfo) -> Iterator[str]:
+    """The CSV of the filtered queue, its export audited first (the caller commits before the rows stream out)."""
+    audit(session, user, "export_queue", now, filters=f.params())
+    return export_queue(session, user, f, now, tz)

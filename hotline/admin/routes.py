@@ -10,11 +10,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlmodel import col, select
 
 from hotline.admin import casework
-from hotline.admin.queue import QueueFilter, export_queue, newer_than, queue_page
+from hotline.admin.queue import QueueFilter, newer_than, queue_page, start_export
 from hotline.context import ContextDep
 from hotline.db import SessionDep
 from hotline.models import MAX_ID, ComplaintStatus, Role, StaffUser, utcnow
-from hotline.staff import audit as audit_log
 from hotline.staff import auth
 from hotline.staff.access import CASEWORK_ROLES
 from hotline.staff.i18n import translator
@@ -154,11 +153,11 @@ def queue_new(
 def queue_csv(request: Request, session: SessionDep, ctx: ContextDep, user: Staff, f: Filter) -> StreamingResponse:
     """The filtered queue as CSV (no phone numbers); the export is audited."""
     now = utcnow()
-    audit_log.audit(session, user, "export_queue", now, filters=f.params())
+    rows = start_export(session, user, f, now, ctx.tz)
     session.commit()
     name = f"complaints-{ctx.local_day(now).isoformat()}.csv"
     return StreamingResponse(
-        export_queue(session, user, f, now, ctx.tz),
+        rows,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from hotline.content import LANGUAGES
 from hotline.context import Context
 from hotline.dialogue.contacts import find_contact, get_or_create_contact
-from hotline.models import Enrolment, EnrolmentKind, EnrolmentStatus, Household, Volunteer, parse_int
+from hotline.models import Enrolment, EnrolmentKind, EnrolmentStatus, Household, StaffUser, Volunteer, parse_int
 from hotline.phones import InvalidPhone, normalise_phone
 from hotline.places import get_gazetteer
 from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
@@ -25,6 +25,7 @@ from hotline.reminders.service import (
     enrol,
     household_of,
 )
+from hotline.staff.audit import audit
 from hotline.staff.i18n import Explained
 
 COLUMNS = ("phone", "kind", "date", "language", "municipality", "send_hour", "consent")
@@ -263,3 +264,32 @@ def staff_action(session: Session, enrolment: Enrolment, action: str, now: datet
         raise StaffRequestError("loss_child")
     enrolment.status, enrolment.updated_at = status, now
     session.add(enrolment)
+
+
+# What staff do on the enrolment pages, each with its audit row (the caller commits).
+
+
+def import_by_staff(
+    session: Session, ctx: Context, user: StaffUser, rows: list[Row], now: datetime, channel: str
+) -> ImportResult:
+    """Write checked rows for a staff member (the upload or the one-household form), audited."""
+    result = write_rows(session, ctx, rows, now, channel)
+    audit(
+        session, user, "enrolment_import", now, rows=result.rows, channel=channel, new_enrolments=result.new_enrolments
+    )
+    return result
+
+
+def look_up_household(
+    session: Session, ctx: Context, user: StaffUser, phone: str, now: datetime
+) -> tuple[Household | None, list[Enrolment]]:
+    """A household found by a number a staff member typed, audited (whether or not it was found)."""
+    found = household_by_phone(session, ctx, phone)
+    audit(session, user, "household_lookup", now, found=found[0] is not None)
+    return found
+
+
+def act_on_enrolment(session: Session, user: StaffUser, enrolment: Enrolment, action: str, now: datetime) -> None:
+    """A staff action on one enrolment (StaffRequestError if it cannot be done), audited."""
+    staff_action(session, enrolment, action, now)
+    audit(session, user, f"enrolment_{action}", now, enrolment_id=enrolment.id)

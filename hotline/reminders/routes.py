@@ -14,7 +14,6 @@ from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
 from hotline.models import Enrolment, Role, StaffUser, utcnow
 from hotline.reminders import alerts, importer
-from hotline.staff import audit as audit_log
 from hotline.staff.i18n import translator
 from hotline.staff.web import CsrfChecked, HealthStaff, RowId, back, flash, render, role
 
@@ -67,10 +66,7 @@ def _import(
         return render(
             request, "enrol.html", user, status_code=422, result=None, errors=rejected.errors, columns=importer.COLUMNS
         )
-    result = importer.write_rows(session, ctx, rows, now, channel)
-    audit_log.audit(
-        session, user, "enrolment_import", now, rows=result.rows, channel=channel, new_enrolments=result.new_enrolments
-    )
+    result = importer.import_by_staff(session, ctx, user, rows, now, channel)
     session.commit()
     return render(request, "enrol.html", user, result=result, errors=[], columns=importer.COLUMNS)
 
@@ -84,10 +80,8 @@ def household_page(
     phone: Annotated[str, Query(max_length=32)] = "",
 ) -> HTMLResponse:
     """Find a household by its number, to record a loss, pause, resume or stop (audited)."""
-    household, enrolments = importer.household_by_phone(session, ctx, phone) if phone else (None, [])
-    if phone:
-        audit_log.audit(session, user, "household_lookup", utcnow(), found=household is not None)
-        session.commit()
+    household, enrolments = importer.look_up_household(session, ctx, user, phone, utcnow()) if phone else (None, [])
+    session.commit()
     return render(
         request,
         "household.html",
@@ -113,12 +107,11 @@ def enrolment_action(
     if enrolment is None:
         raise HTTPException(404, "No such enrolment")
     try:
-        importer.staff_action(session, enrolment, action, utcnow())
+        importer.act_on_enrolment(session, user, enrolment, action, utcnow())
     except importer.StaffRequestError as exc:
         session.rollback()
         flash(request, "error", exc.text(user.ui_language))
     else:
-        audit_log.audit(session, user, f"enrolment_{action}", utcnow(), enrolment_id=enrolment_id)
         session.commit()
         flash(request, "ok", translator(user.ui_language)("done.saved"))
     return back("/admin/households?" + urlencode({"phone": phone}))

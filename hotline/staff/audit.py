@@ -119,3 +119,9 @@ def export_audit(session: Session, f: AuditFilter, tz: ZoneInfo) -> Iterator[str
 def safe_cell(value: str) -> str:
     """Defuse spreadsheet formulas: a cell starting with = + - @ would run in Excel (CSV injection)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def start_export(session: Session, user: StaffUser, f: AuditFilter, tz: ZoneInfo, now: datetime) -> Iterator[str]:
+    """The CSV of the filtered audit log, the export itself audited first (the caller commits before streaming)."""
+    audit(session, user, "export_audit", now)
+    return export_audit(session, f, tz)

@@ -114,6 +114,38 @@ def set_password(session: Session, user: StaffUser, password: str) -> None:
     session.add(user)
 
 
+def add_account(session: Session, admin: StaffUser, now: datetime, **account: Any) -> StaffUser:
+    """An admin creates an account (create_user's fields), audited; AccountError names what is wrong."""
+    created = create_user(session, **account)
+    session.flush()
+    audit(session, admin, "user_created", now, username=created.username, role=created.role)
+    return created
+
+
+def change_account(
+    session: Session, admin: StaffUser, target: StaffUser, now: datetime, *, active: bool, password: str = ""
+) -> None:
+    """An admin deactivates or reactivates an account or sets its password (both end its sessions), audited. An
+    admin cannot deactivate their own account: the hotline would be left without one who can undo it."""
+    if password:
+        set_password(session, target, password)
+    if target.active != active:
+        if target.id == admin.id:
+            raise AccountError("own_account")
+        target.active = active
+        target.session_version += 1
+        session.add(target)
+    audit(
+        session,
+        admin,
+        "user_changed",
+        now,
+        username=target.username,
+        active=target.active,
+        password_changed=bool(password),
+    )
+
+
 def _failure_keys(secret: str, username: str, client: str) -> list[str]:
     # Hashed so the table never lists the usernames (or passwords typed into the username box) people tried.
     return [
