@@ -13,9 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from hotline import metrics as metrics_routes
 from hotline import probes
-from hotline.admin import complaint_routes, oversight
 from hotline.admin import routes as admin_routes
 from hotline.channels import android, kannel, twilio
+from hotline.complaints import routes as complaint_routes
 from hotline.complaints.categories import get_rules
 from hotline.config import Settings, resolve_secrets
 from hotline.content import LANGUAGES
@@ -29,6 +29,7 @@ from hotline.reminders import routes as reminder_routes
 from hotline.reminders.reports import OUTCOMES
 from hotline.scheduler import build_scheduler
 from hotline.simulator import sms as simulator
+from hotline.staff import routes as staff_routes
 from hotline.staff import web
 from hotline.voice import routes as voice_routes
 from hotline.voice import simulator as voice_simulator
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(voice_simulator.router)
     web.install(
         app,
-        [admin_routes.router, complaint_routes.router, oversight.router, reminder_routes.router],
+        [staff_routes.router, complaint_routes.router, admin_routes.router, reminder_routes.router],
         page_values={"categories": list(get_rules().categories), "outcomes": list(OUTCOMES), "languages": LANGUAGES},
         # The CSV import, with room for the form around the file.
         upload_limits={"/admin/enrol/import": importer.MAX_BYTES + 64 * 1024},

@@ -1,171 +1,199 @@
-"""Complaint officers' pages: login, the triage queue and notifications (thin handlers); the complaint page is
-complaint_routes.py."""
+"""Supervisors' and admins' pages: audit log, dashboard, staff accounts, reference data and texts."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
-from sqlmodel import col, select
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from pydantic import Field
+from sqlmodel import select
 
-from hotline.admin import casework
-from hotline.admin.queue import QueueFilter, newer_than, queue_page, start_export
+from hotline.complaints.categories import get_rules
+from hotline.complaints.reports import dashboard
+from hotline.content import LANGUAGES
 from hotline.context import ContextDep
 from hotline.db import SessionDep
-from hotline.models import MAX_ID, ComplaintStatus, Role, StaffUser, utcnow
+from hotline.models import Jurisdiction, Role, StaffUser, parse_int, utcnow
+from hotline.reminders.reports import reminders_report
+from hotline.staff import audit as audit_log
 from hotline.staff import auth
-from hotline.staff.access import CASEWORK_ROLES
 from hotline.staff.i18n import translator
-from hotline.staff.web import Anyone, CsrfChecked, Staff, back, render, safe_next, session_data
+from hotline.staff.web import Admin, CsrfChecked, RowId, Supervisor, back, flash, render, role
+from hotline.voice.reports import voice_figures
 
 router = APIRouter(prefix="/admin")
+# A day a filter may name: the period's bounds are computed from it, and near year 1 or 9999 they would overflow.
+FilterDay = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2999, 12, 31))]
 
 
-# ---- login ----------------------------------------------------------------------------------------------------
+# ---- audit log and dashboard ----------------------------------------------------------------------------------
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/admin", expired: bool = False, lang: str = "") -> HTMLResponse:
-    """The login form (in the language chosen with ?lang=, Russian by default)."""
-    if lang in auth.UI_LANGUAGES:
-        session_data(request)["lang"] = lang
-    return render(request, "login.html", None, next=safe_next(next), expired=expired, error="")
+def audit_filter(
+    user: Annotated[str, Query(max_length=12)] = "",
+    action: Annotated[str, Query(max_length=32)] = "",
+    reference: Annotated[str, Query(max_length=16)] = "",
+    day_from: Annotated[FilterDay | None, Query(alias="from")] = None,
+    day_to: Annotated[FilterDay | None, Query(alias="to")] = None,
+) -> audit_log.AuditFilter:
+    """The audit page's filters."""
+    return audit_log.AuditFilter(parse_int(user), action, reference, day_from, day_to)
 
 
-@router.post("/login", dependencies=[CsrfChecked], response_model=None)
-def login(
+AuditFilterDep = Annotated[audit_log.AuditFilter, Depends(audit_filter)]
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
     request: Request,
     session: SessionDep,
     ctx: ContextDep,
-    username: Annotated[str, Form(max_length=200)],
-    password: Annotated[str, Form(max_length=1000)],
-    next: Annotated[str, Form()] = "/admin",
-) -> Response:
-    """Check the password; a fresh session on success, the same vague answer for any failure."""
-    now = utcnow()
-    client = request.client.host if request.client else "unknown"
-    try:
-        user = auth.authenticate(session, ctx.settings.secret_key, username, password, client, now)
-    except auth.LoginRefused as refused:
-        session.commit()  # the failure and its audit row count even though the login did not succeed
-        t = translator(session_data(request).get("lang", "ru"))
-        error = t("login.throttled") if refused.throttled else t("login.invalid")
-        return render(
-            request,
-            "login.html",
-            None,
-            status_code=429 if refused.throttled else 401,
-            next=safe_next(next),
-            expired=False,
-            error=error,
-        )
-    session.commit()
-    auth.start_session(session_data(request), user, now)
-    home_page = {Role.ADMIN: "/admin/users", Role.HEALTH: "/admin/health"}.get(Role(user.role))
-    return back(home_page if home_page and not next.startswith(home_page) else safe_next(next))
-
-
-@router.post("/logout", dependencies=[CsrfChecked])
-def logout(request: Request) -> RedirectResponse:
-    """End the session."""
-    session_data(request).clear()
-    return back("/admin/login")
-
-
-@router.post("/language", dependencies=[CsrfChecked])
-def set_language(
-    request: Request,
-    session: SessionDep,
-    user: Anyone,
-    language: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/admin",
-) -> RedirectResponse:
-    """The officer's interface language, kept on their account."""
-    if language in auth.UI_LANGUAGES:
-        user.ui_language = language
-        session.add(user)
-        session.commit()
-        session_data(request)["lang"] = language
-    return back(safe_next(next))
-
-
-@router.get("", response_model=None)
-def home(user: Anyone) -> RedirectResponse:
-    """Each role's first page."""
-    first = {Role.ADMIN: "/admin/users", Role.HEALTH: "/admin/health"}.get(Role(user.role), "/admin/queue")
-    return back(first)
-
-
-# ---- queue ----------------------------------------------------------------------------------------------------
-
-
-def queue_filter(
-    status: Annotated[str, Query(max_length=16)] = "",
-    category: Annotated[str, Query(max_length=32)] = "",
-    municipality: Annotated[str, Query(max_length=32)] = "",
-    assignee: Annotated[str, Query(max_length=16)] = "",
-    overdue: Annotated[str, Query(max_length=4)] = "",
-    anonymous: Annotated[str, Query(max_length=4)] = "",
-    q: Annotated[str, Query(max_length=200)] = "",
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-) -> QueueFilter:
-    """The queue filter from the query string (too long or malformed: 422 before any query runs)."""
-    return QueueFilter(status, category, municipality, assignee, overdue in ("1", "on", "true"), anonymous, q, page)
-
-
-Filter = Annotated[QueueFilter, Depends(queue_filter)]
-
-
-@router.get("/queue", response_class=HTMLResponse)
-def queue(request: Request, session: SessionDep, user: Staff, f: Filter) -> HTMLResponse:
-    """The triage queue."""
-    now = utcnow()
-    result = queue_page(session, user, f, now)
-    latest = max((c.id or 0 for c in result.rows), default=0)
-    staff = session.exec(select(StaffUser).where(col(StaffUser.role).in_(list(CASEWORK_ROLES)))).all()
+    user: Supervisor,
+    f: AuditFilterDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Who viewed, changed, answered, revealed (supervisors)."""
+    rows, total = audit_log.list_audit(session, f, ctx.tz, page=page, per_page=100)
+    users = session.exec(select(StaffUser).order_by(StaffUser.username)).all()
+    params = {k: v for k, v in request.query_params.items() if k != "page"}
     return render(
         request,
-        "queue.html",
+        "audit.html",
         user,
-        result=result,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // 100)),
         f=f,
-        latest=latest,
-        statuses=list(ComplaintStatus),
-        staff={u.id: u.display_name for u in staff},
-        notifications=casework.notifications_for(session, user),
+        users=users,
+        actions=audit_log.actions(session),
+        params=params,
     )
 
 
-@router.get("/queue/new")
-def queue_new(
-    request: Request, session: SessionDep, user: Staff, f: Filter, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0
-) -> JSONResponse:
-    """Rows filed since the page was drawn (the queue page polls this)."""
-    rows = newer_than(session, user, f, after, utcnow())
-    page = render(request, "_rows.html", user, rows=rows, staff={})
-    return JSONResponse(
-        {"count": len(rows), "latest": max((c.id or 0 for c in rows), default=after), "html": bytes(page.body).decode()}
-    )
-
-
-@router.get("/queue.csv")
-def queue_csv(request: Request, session: SessionDep, ctx: ContextDep, user: Staff, f: Filter) -> StreamingResponse:
-    """The filtered queue as CSV (no phone numbers); the export is audited."""
-    now = utcnow()
-    rows = start_export(session, user, f, now, ctx.tz)
+@router.get("/audit.csv")
+def audit_csv(session: SessionDep, ctx: ContextDep, user: Supervisor, f: AuditFilterDep) -> StreamingResponse:
+    """The filtered audit log as CSV."""
+    rows = audit_log.start_export(session, user, f, ctx.tz, utcnow())
     session.commit()
-    name = f"complaints-{ctx.local_day(now).isoformat()}.csv"
     return StreamingResponse(
         rows,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
     )
 
 
-@router.post("/notifications/read", dependencies=[CsrfChecked])
-def notifications_read(session: SessionDep, user: Staff) -> RedirectResponse:
-    """Dismiss notifications."""
-    casework.mark_read(session, user, utcnow())
+DashboardUser = Annotated[StaffUser, Depends(role(Role.OFFICER, Role.SUPERVISOR, Role.HEALTH))]
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    user: DashboardUser,
+    day_from: Annotated[FilterDay | None, Query(alias="from")] = None,
+    day_to: Annotated[FilterDay | None, Query(alias="to")] = None,
+) -> HTMLResponse:
+    """Charts over a period (default: the last 30 days)."""
+    now = utcnow()
+    today = ctx.local_day(now)
+    day_to = day_to or today
+    day_from = day_from or day_to - timedelta(days=29)
+    if day_from > day_to:
+        day_from, day_to = day_to, day_from
+    # Complaint figures for complaint staff; reminder figures (no complaint data) for supervisors and health staff.
+    figures = dashboard(session, user, day_from, day_to, ctx.tz, now) if user.role != Role.HEALTH else None
+    reminders = reminders_report(session, user, day_from, day_to, ctx.tz) if user.role != Role.OFFICER else None
+    # The voice line's figures are counts of calls, with no place or person: every dashboard user sees them.
+    voice = voice_figures(session, day_from, day_to, ctx.tz)
+    return render(request, "dashboard.html", user, d=figures, r=reminders, vf=voice, day_from=day_from, day_to=day_to)
+
+
+# ---- admin: users, reference data, content --------------------------------------------------------------------
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, session: SessionDep, user: Admin) -> HTMLResponse:
+    """Staff accounts."""
+    users = session.exec(select(StaffUser).order_by(StaffUser.username)).all()
+    return render(request, "users.html", user, users=users, roles=list(Role), levels=list(Jurisdiction))
+
+
+@router.post("/users", dependencies=[CsrfChecked])
+def create_user(
+    request: Request,
+    session: SessionDep,
+    user: Admin,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=auth.MAX_PASSWORD_LENGTH)],
+    role_: Annotated[Role, Form(alias="role")],
+    level: Annotated[Jurisdiction, Form()],
+    area_code: Annotated[str, Form(max_length=32)],
+    display_name: Annotated[str, Form(max_length=120)] = "",
+    ui_language: Annotated[str, Form(max_length=2)] = "ru",
+) -> RedirectResponse:
+    """Create a staff account."""
+    try:
+        auth.add_account(
+            session,
+            user,
+            utcnow(),
+            username=username,
+            password=password,
+            role=role_,
+            level=level,
+            area_code=area_code.strip(),
+            display_name=display_name,
+            ui_language=ui_language,
+        )
+    except auth.AccountError as exc:
+        session.rollback()
+        flash(request, "error", exc.text(user.ui_language))
+        return back("/admin/users")
     session.commit()
-    return back("/admin/queue")
+    flash(request, "ok", translator(user.ui_language)("done.saved"))
+    return back("/admin/users")
+
+
+@router.post("/users/{user_id}", dependencies=[CsrfChecked])
+def update_user(
+    request: Request,
+    session: SessionDep,
+    user: Admin,
+    user_id: RowId,
+    active: Annotated[str, Form(max_length=4)] = "",
+    password: Annotated[str, Form(max_length=auth.MAX_PASSWORD_LENGTH)] = "",
+) -> RedirectResponse:
+    """Deactivate or reactivate an account, or set a new password (both end its sessions)."""
+    target = session.get(StaffUser, user_id)
+    if target is None:
+        raise HTTPException(404, "No such user")
+    try:
+        auth.change_account(session, user, target, utcnow(), active=active == "1", password=password)
+    except auth.AccountError as exc:
+        session.rollback()
+        flash(request, "error", exc.text(user.ui_language))
+        return back("/admin/users")
+    session.commit()
+    flash(request, "ok", translator(user.ui_language)("done.saved"))
+    return back("/admin/users")
+
+
+@router.get("/reference", response_class=HTMLResponse)
+def reference_page(request: Request, user: Admin) -> HTMLResponse:
+    """Places and categories as loaded (edited in their TOML files, reviewed like code)."""
+    return render(request, "reference.html", user, rules=get_rules())
+
+
+@router.get("/content", response_class=HTMLResponse)
+def content_page(request: Request, ctx: ContextDep, user: Admin) -> HTMLResponse:
+    """Every family-facing template in every language, with what it costs and whether it needs review."""
+    rows: dict[str, dict[str, tuple[str, bool]]] = {}
+    for language in LANGUAGES:
+        for name in ctx.texts.names(language):
+            source = (ctx.texts.root / language / f"{name}.txt.j2").read_text(encoding="utf-8")
+            rows.setdefault(name, {})[language] = (source, "needs_review" in source)
+    return render(request, "content.html", user, rows=rows, languages=LANGUAGES)

@@ -8,11 +8,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import requests
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from hotline.channels.twilio import TWILIO_API
 from hotline.complaints import service as complaints
 from hotline.config import Settings
 from hotline.content import LANGUAGES
@@ -38,7 +36,6 @@ from hotline.webhooks import twilio_sid
 log = logging.getLogger(__name__)
 MIN_RECORDING_SECONDS = 2  # a hang-up after the beep leaves a second or two of nothing: not a complaint
 MAX_RECORDING_SECONDS = 120
-MAX_RECORDING_BYTES = 16 * 1024 * 1024  # two minutes of MP3 is about 1 MB; anything far larger is not ours
 
 
 @dataclass(frozen=True)
@@ -248,35 +245,3 @@ def record_call_status(session: Session, call_sid: str, status: str, duration: i
     record.updated_at = now
     session.add(record)
     return True
-
-
-class RecordingUnavailable(Exception):
-    """Twilio did not give the recording (gone, or unreachable); the message says which."""
-
-
-def fetch_recording(settings: Settings, recording_sid: str, timeout: float = 15.0) -> bytes:
-    """The MP3 of a recording, fetched from Twilio with the account's credentials.
-
-    The URL is built from the recording's id and our account, never taken from a stored URL, so the app only
-    ever sends its credentials to the configured Twilio API."""
-    if twilio_sid(recording_sid) is None or not settings.twilio_account_sid:
-        raise RecordingUnavailable("no Twilio account configured (HOTLINE_TWILIO_ACCOUNT_SID)")
-    base = settings.twilio_api_url.rstrip("/") or TWILIO_API
-    url = f"{base}/2010-04-01/Accounts/{settings.twilio_account_sid}/Recordings/{recording_sid}.mp3"
-    try:
-        response = requests.get(
-            url, auth=(settings.twilio_account_sid, settings.twilio_auth_token), timeout=timeout, stream=True
-        )
-    except requests.RequestException as exc:
-        raise RecordingUnavailable("Twilio could not be reached; try again in a minute") from exc
-    with response:
-        if response.status_code == 404:
-            raise RecordingUnavailable("Twilio no longer has this recording")
-        if response.status_code != 200:
-            raise RecordingUnavailable(f"Twilio answered {response.status_code}")
-        body = bytearray()
-        for chunk in response.iter_content(64 * 1024):
-            body += chunk
-            if len(body) > MAX_RECORDING_BYTES:
-                raise RecordingUnavailable("the recording is larger than any two-minute call")
-        return bytes(body)

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-import hotline.admin.queue as queue_module
-from hotline.admin.queue import PER_PAGE
+import hotline.complaints.queue as queue_module
+from hotline.complaints.queue import PER_PAGE
 from hotline.context import Context
 from hotline.models import StaffUser, utcnow
 from tests.admin.conftest import log_in, make_complaint

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from hotline.channels.twilio import TwilioSender
+from hotline.channels.twilio import RecordingUnavailable, TwilioSender, fetch_recording
 from hotline.complaints import service as complaints
 from hotline.config import Settings
 from hotline.context import Context
@@ -19,7 +19,6 @@ from hotline.models import ComplaintStatus, RecordingDeletion, utcnow
 from hotline.places import get_gazetteer
 from hotline.privacy.jobs import enforce_retention
 from hotline.voice.jobs import DeletionReport, delete_recordings
-from hotline.voice.service import RecordingUnavailable, fetch_recording
 from tests.factories import PHONE, post_form
 from tests.fake_twilio import FakeServer
 from tests.voice.phone import Phone

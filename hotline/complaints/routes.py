@@ -1,26 +1,102 @@
-"""The complaint page: reading a complaint (audited), and every officer's action on it (thin handlers)."""
+"""Complaint officers' pages: the triage queue, notifications, and the complaint page with every action on it
+(thin handlers; the logic is in casework.py and queue.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlmodel import Session
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from sqlmodel import Session, col, select
 
-from hotline.admin import casework
+from hotline.channels.twilio import RecordingUnavailable, fetch_recording
+from hotline.complaints import casework
+from hotline.complaints.queue import QueueFilter, newer_than, queue_page, start_export
 from hotline.content import TextTooLong
 from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
-from hotline.models import ComplaintStatus, StaffUser, parse_int, utcnow
-from hotline.staff.access import Forbidden
+from hotline.models import MAX_ID, ComplaintStatus, StaffUser, parse_int, utcnow
+from hotline.staff.access import CASEWORK_ROLES, Forbidden
 from hotline.staff.i18n import translator
 from hotline.staff.web import CsrfChecked, RowId, Staff, back, flash, render
-from hotline.voice.service import RecordingUnavailable, fetch_recording
 
 router = APIRouter(prefix="/admin")
 T = TypeVar("T")
+
+
+# ---- queue ----------------------------------------------------------------------------------------------------
+
+
+def queue_filter(
+    status: Annotated[str, Query(max_length=16)] = "",
+    category: Annotated[str, Query(max_length=32)] = "",
+    municipality: Annotated[str, Query(max_length=32)] = "",
+    assignee: Annotated[str, Query(max_length=16)] = "",
+    overdue: Annotated[str, Query(max_length=4)] = "",
+    anonymous: Annotated[str, Query(max_length=4)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> QueueFilter:
+    """The queue filter from the query string (too long or malformed: 422 before any query runs)."""
+    return QueueFilter(status, category, municipality, assignee, overdue in ("1", "on", "true"), anonymous, q, page)
+
+
+Filter = Annotated[QueueFilter, Depends(queue_filter)]
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue(request: Request, session: SessionDep, user: Staff, f: Filter) -> HTMLResponse:
+    """The triage queue."""
+    now = utcnow()
+    result = queue_page(session, user, f, now)
+    latest = max((c.id or 0 for c in result.rows), default=0)
+    staff = session.exec(select(StaffUser).where(col(StaffUser.role).in_(list(CASEWORK_ROLES)))).all()
+    return render(
+        request,
+        "queue.html",
+        user,
+        result=result,
+        f=f,
+        latest=latest,
+        statuses=list(ComplaintStatus),
+        staff={u.id: u.display_name for u in staff},
+        notifications=casework.notifications_for(session, user),
+    )
+
+
+@router.get("/queue/new")
+def queue_new(
+    request: Request, session: SessionDep, user: Staff, f: Filter, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0
+) -> JSONResponse:
+    """Rows filed since the page was drawn (the queue page polls this)."""
+    rows = newer_than(session, user, f, after, utcnow())
+    page = render(request, "_rows.html", user, rows=rows, staff={})
+    return JSONResponse(
+        {"count": len(rows), "latest": max((c.id or 0 for c in rows), default=after), "html": bytes(page.body).decode()}
+    )
+
+
+@router.get("/queue.csv")
+def queue_csv(request: Request, session: SessionDep, ctx: ContextDep, user: Staff, f: Filter) -> StreamingResponse:
+    """The filtered queue as CSV (no phone numbers); the export is audited."""
+    now = utcnow()
+    rows = start_export(session, user, f, now, ctx.tz)
+    session.commit()
+    name = f"complaints-{ctx.local_day(now).isoformat()}.csv"
+    return StreamingResponse(
+        rows,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/notifications/read", dependencies=[CsrfChecked])
+def notifications_read(session: SessionDep, user: Staff) -> RedirectResponse:
+    """Dismiss notifications."""
+    casework.mark_read(session, user, utcnow())
+    session.commit()
+    return back("/admin/queue")
 
 
 # ---- one complaint --------------------------------------------------------------------------------------------
