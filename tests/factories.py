@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
@@ -70,3 +71,8 @@ def converse(session: Session, ctx: Context, body: str, sender: str = PHONE, now
     """Handle one SMS through the service directly, at a chosen time."""
     sms = Inbound("twilio", new_sid(), sender, OUR_NUMBER, body, now or utcnow())
     return handle_inbound(session, ctx, sms)
+
+
+def render(ctx: Context, name: str, language: str, **context: Any) -> str:
+    """The text of a template as the family reads it (what a reply is compared with)."""
+    return ctx.texts.render(name, language, **context).text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -23,13 +22,9 @@ from hotline.models import (
     utcnow,
 )
 from tests.dialogue.test_webhook import dump
-from tests.factories import PHONE, converse, new_sid, post_form, sms_form
+from tests.factories import PHONE, converse, new_sid, post_form, render, sms_form
 
 OTHER = "+996700111222"
-
-
-def render(ctx: Context, name: str, language: str, **context: Any) -> str:
-    return ctx.texts.render(name, language, **context).text
 
 
 def complaints(session: Session) -> list[Complaint]:
