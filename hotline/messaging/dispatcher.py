@@ -25,6 +25,7 @@ from hotline.context import Context
 from hotline.messaging.outbox import (
     QUIET_HOURS_EXEMPT,
     REQUESTED_BY_FAMILY,
+    apply_kept_reports,
     apply_waiting_reports,
     cancel_pending,
     in_quiet_hours,
@@ -52,6 +53,7 @@ class DispatchReport:
     expired: int = 0
     reconciled: int = 0
     skipped: int = 0
+    reports_applied: int = 0  # delivery reports kept earlier, applied in this run
 
 
 # Aim a little under the provider's limit: network jitter can bunch sends that left evenly spaced, and the
@@ -379,6 +381,9 @@ def dispatch_once(
         budget = max(1, int(limiter.rate * ctx.settings.lease_seconds / 2))  # this channel's rate
         size = min(limit or ctx.settings.dispatch_batch, budget)
         token = claim(session, ctx, moment, size, sender.name)
+        # Reports kept in the window between a batch's sends and their recording (see apply_kept_reports).
+        report.reports_applied += apply_kept_reports(session, sender.name, moment)
+        session.commit()
     if token is not None:
         before = report.sent + report.retried + report.failed + report.cancelled + report.expired + report.reconciled
         deliver_batch(engine, ctx, sender, limiter, token, report, pool, clock, sleep, now)

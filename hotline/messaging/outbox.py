@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -270,6 +271,32 @@ def apply_waiting_reports(session: Session, messages: list[OutboundMessage], now
         session.delete(report)
         applied += 1
     return applied
+
+
+def apply_kept_reports(session: Session, transport: str, now: datetime, limit: int = 1000) -> int:
+    """Apply kept reports whose message has since been recorded as sent (then forget them).
+
+    A report can be kept just after a dispatcher looked for reports to apply: the report's request read the message
+    before the batch was committed, and stored the report after the dispatcher had looked. Each dispatch run sweeps
+    them up here, so no report stays unapplied (one indexed join on a table that is normally empty)."""
+    rows = session.exec(
+        select(DeliveryReport, OutboundMessage)
+        .join(
+            OutboundMessage,
+            sa.and_(
+                col(OutboundMessage.transport) == col(DeliveryReport.transport),
+                col(OutboundMessage.provider_sid) == col(DeliveryReport.reference),
+            ),
+        )
+        .where(col(DeliveryReport.transport) == transport)
+        .order_by(col(DeliveryReport.received_at), col(DeliveryReport.id))
+        .limit(limit)
+    ).all()
+    for report, message in rows:
+        _apply(message, OutboundStatus(report.status), report.error_code, now)
+        session.add(message)
+        session.delete(report)
+    return len(rows)
 
 
 def report_waiting(session: Session, transport: str, reference: str) -> bool:

@@ -118,3 +118,32 @@ def test_callbacks_must_be_signed(client: TestClient, settings: Settings, sessio
 def test_missing_fields_are_a_clear_400(client: TestClient, settings: Settings) -> None:
     response = post_form(client, settings, {"MessageSid": "SM1"}, path="/twilio/status")
     assert response.status_code == 400 and "MessageStatus" in response.json()["detail"]
+
+
+def test_a_report_kept_just_after_the_batch_looked_is_applied_by_the_next_run(
+    client: TestClient, settings: Settings, engine: Engine, session: Session, fake: FakeTwilio
+) -> None:
+    # The race bench/channels.py found: the report's request read the message before the batch was committed and
+    # stored the report after the dispatcher had applied what was waiting. Nothing looked again: it stayed "sent".
+    ctx = build_context(settings.model_copy(update={"twilio_api_url": fake.url, "send_rate_segments_per_second": 1000}))
+    contact = Contact(phone_hash="p" * 64, phone_encrypted=ctx.vault.encrypt("+996555123456"), language="ru")
+    session.add(contact)
+    session.flush()
+    message = outbox.enqueue(
+        session, ctx, contact=contact, text="hi", purpose=Purpose.REPLY, key="late-kept", now=MORNING
+    )
+    session.commit()
+    limiter = RateLimiter(engine, "late-kept", 1000)
+    dispatch_once(engine, ctx, TwilioSender(ctx.settings), limiter, now=MORNING, sleep=lambda _: None)
+    session.expire_all()
+    sent = session.get(OutboundMessage, message.id)
+    assert sent is not None and sent.status == "sent" and sent.provider_sid
+    session.add(
+        DeliveryReport(transport="twilio", reference=sent.provider_sid, status="delivered", received_at=MORNING)
+    )
+    session.commit()
+    report = dispatch_once(engine, ctx, TwilioSender(ctx.settings), limiter, now=MORNING, sleep=lambda _: None)
+    assert report.reports_applied == 1
+    session.expire_all()
+    assert current(session, message) == "delivered"
+    assert session.exec(select(DeliveryReport)).all() == []
