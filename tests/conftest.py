@@ -17,6 +17,9 @@ from hotline.main import create_app
 from tests.fake_twilio import FakeServer, FakeTwilio, fake_twilio_server, running_fake_twilio
 from tests.support import make_settings, throwaway_database
 
+# The staff pages' fixtures (logged-in browsers, staff accounts) for every folder whose tests use the pages.
+pytest_plugins = ["tests.staff_pages"]
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

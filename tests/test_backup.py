@@ -27,9 +27,9 @@ from hotline.db import get_engine, migrate
 from hotline.models import Jurisdiction, Role
 from hotline.phones import mask_phone
 from hotline.staff.auth import authenticate
-from tests.admin.conftest import PASSWORD, make_staff
 from tests.factories import PHONE, converse
 from tests.privacy.builders import family
+from tests.staff_pages import PASSWORD, make_staff
 from tests.support import throwaway_database
 
 WHEN = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from hotline.config import Settings
 from hotline.context import Context
 from hotline.models import AuditEntry, LoginFailure, StaffUser
-from tests.admin.conftest import PASSWORD, csrf_from, log_in, make_complaint
+from tests.staff_pages import PASSWORD, csrf_from, log_in, make_complaint
 
 Web = Callable[[], TestClient]
 

@@ -13,8 +13,8 @@ from hotline.config import Settings
 from hotline.context import build_context
 from hotline.main import create_app
 from hotline.models import Jurisdiction, OutboundMessage, Role, utcnow
-from tests.admin.conftest import PASSWORD, make_complaint, make_staff
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
+from tests.staff_pages import PASSWORD, make_complaint, make_staff
 from tests.support import free_port, make_settings
 
 PHONE = "+996555123456"

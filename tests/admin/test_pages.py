@@ -15,7 +15,7 @@ from hotline.models import AuditEntry, ComplaintStatus, LoginFailure, Notificati
 from hotline.staff.auth import PASSWORDS
 from hotline.staff.i18n import catalogues
 from hotline.staff.jobs import purge_login_failures
-from tests.admin.conftest import csrf_from, log_in, make_complaint
+from tests.staff_pages import csrf_from, log_in, make_complaint
 
 Web = Callable[[], TestClient]
 

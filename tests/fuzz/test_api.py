@@ -33,9 +33,9 @@ from hotline.main import create_app
 from hotline.models import EnrolmentKind, HealthAlert, Jurisdiction, Role, utcnow
 from hotline.reminders.service import enrol, household_of
 from hotline.webhooks import MAX_FIELDS, sign
-from tests.admin.conftest import PASSWORD, csrf_from, make_complaint, make_staff
 from tests.factories import converse
 from tests.fuzz.strategies import fuzz_settings
+from tests.staff_pages import PASSWORD, csrf_from, make_complaint, make_staff
 from tests.support import make_settings
 
 ApiCase = schemathesis.Case[Any]

@@ -15,8 +15,8 @@ from hotline.context import Context
 from hotline.main import create_app
 from hotline.models import Jurisdiction, LoginFailure, Role, parse_int, utcnow
 from hotline.reminders.importer import check_row
-from tests.admin.conftest import log_in, make_complaint, make_staff
 from tests.factories import post_form
+from tests.staff_pages import log_in, make_complaint, make_staff
 from tests.voice.phone import Phone
 
 # str.isdigit() accepts these, int() refuses them: every "is it a number?" check must use isdecimal().

@@ -33,9 +33,9 @@ from hotline.models import (
     Volunteer,
 )
 from hotline.phones import mask_phone
-from tests.admin.conftest import log_in, make_staff
 from tests.factories import PHONE, converse
 from tests.privacy.builders import VOLUNTEER, contact_of, family
+from tests.staff_pages import log_in, make_staff
 
 runner = CliRunner()
 NEIGHBOUR = "+996555765432"

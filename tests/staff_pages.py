@@ -1,4 +1,5 @@
-"""Admin fixtures: staff accounts, complaints in known places, and logged-in HTTP clients."""
+"""Staff accounts, complaints and logged-in browsers for the tests of the staff pages (registered as a plugin in
+tests/conftest.py, so every test folder can use its fixtures)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from hotline.complaints.service import events_of
 from hotline.context import Context
 from hotline.models import AuditEntry, Complaint, OutboundMessage, OutboundStatus, StaffUser
-from tests.admin.conftest import log_in, make_complaint
+from tests.staff_pages import log_in, make_complaint
 
 Web = Callable[[], TestClient]
 PHONE = "+996555123456"

@@ -17,7 +17,7 @@ import hotline.complaints.queue as queue_module
 from hotline.complaints.queue import PER_PAGE
 from hotline.context import Context
 from hotline.models import StaffUser, utcnow
-from tests.admin.conftest import log_in, make_complaint
+from tests.staff_pages import log_in, make_complaint
 
 Web = Callable[[], TestClient]
 

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from hotline.models import AuditEntry, Enrolment, Jurisdiction, Role, StaffUser
-from tests.admin.conftest import csrf_from, log_in, make_staff
 from tests.reminders.test_import import BORN, GOOD, counts
+from tests.staff_pages import csrf_from, log_in, make_staff
 
 Web = Callable[[], TestClient]
 

@@ -12,7 +12,7 @@ from hotline.complaints.jobs import escalate_overdue
 from hotline.complaints.service import events_of
 from hotline.context import Context
 from hotline.models import Complaint, ComplaintStatus, Notification, OutboundMessage, StaffUser, utcnow
-from tests.admin.conftest import log_in, make_complaint
+from tests.staff_pages import log_in, make_complaint
 
 Web = Callable[[], TestClient]
 

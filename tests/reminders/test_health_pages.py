@@ -23,8 +23,8 @@ from hotline.models import (
 )
 from hotline.reminders.planner import plan_day
 from hotline.reminders.service import enrol, household_of
-from tests.admin.conftest import log_in, make_staff
 from tests.factories import converse
+from tests.staff_pages import log_in, make_staff
 
 Web = Callable[[], TestClient]
 

@@ -19,9 +19,9 @@ from hotline.dialogue.contacts import get_or_create_contact
 from hotline.main import create_app
 from hotline.models import AuditEntry, CallDirection, Complaint, Jurisdiction, Role, StaffUser, VoiceCall, utcnow
 from hotline.places import get_gazetteer
-from tests.admin.conftest import PASSWORD, log_in, make_staff
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
 from tests.fake_twilio import FakeTwilio
+from tests.staff_pages import PASSWORD, log_in, make_staff
 from tests.support import free_port, make_settings
 
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + secrets.token_bytes(4096)
