@@ -14,7 +14,7 @@ from hotline.models import (
     utcnow,
 )
 from hotline.phones import InvalidPhone, mask_phone, normalise_phone
-from hotline.privacy import erasure
+from hotline.privacy import service as erasure
 
 
 def _operator() -> str:

@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from hotline.cli.base import app, load_settings
 from hotline.context import build_context
 from hotline.db import get_engine, session_scope
-from hotline.privacy.keys import rotate_keys
+from hotline.privacy.service import rotate_keys
 
 keys_app = typer.Typer(help="Encryption keys for phone numbers.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")

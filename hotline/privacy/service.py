@@ -1,4 +1,5 @@
-"""A family's data erased on request: everything that names or leads to its phone; complaints stay, unlinked."""
+"""Privacy on request: a family's data erased (everything that names or leads to its phone; complaints stay,
+unlinked), and every stored number re-encrypted when the keys rotate."""
 
 from __future__ import annotations
 
@@ -173,3 +174,36 @@ def erase_family(
     counts = {name: count for name, count in asdict(removed).items() if count}
     audit(session, None, "erase", now, phone=masked, operator=operator, reason=reason, **counts)
     return removed
+
+
+@dataclass(frozen=True)
+class Rotated:
+    """How many rows were re-encrypted."""
+
+    contacts: int
+    messages: int
+    outbound: int
+
+
+def rotate_keys(session: Session, ctx: Context) -> Rotated:
+    """Re-encrypt every stored number with the newest key and recompute look-up hashes with the current key."""
+    contacts = messages = outbound = 0
+    for contact in session.exec(select(Contact)):
+        phone = ctx.vault.decrypt(contact.phone_encrypted)
+        contact.phone_encrypted = ctx.vault.rotate(contact.phone_encrypted)
+        contact.phone_hash = ctx.vault.lookup_hash(phone)
+        session.add(contact)
+        contacts += 1
+    for message in session.exec(select(InboundMessage)):
+        message.receiver_encrypted = ctx.vault.rotate(message.receiver_encrypted)
+        if message.unparsed_sender_encrypted:
+            message.unparsed_sender_encrypted = ctx.vault.rotate(message.unparsed_sender_encrypted)
+        session.add(message)
+        messages += 1
+    # Queued messages carry their own copy of the number: rotate them too, or a message waiting at the time of
+    # rotation could not be sent once the old key is retired.
+    for queued in session.exec(select(OutboundMessage).where(OutboundMessage.recipient_encrypted != "")):
+        queued.recipient_encrypted = ctx.vault.rotate(queued.recipient_encrypted)
+        session.add(queued)
+        outbound += 1
+    return Rotated(contacts, messages, outbound)
