@@ -5,6 +5,7 @@ real Kannel would never make (a wrong secret, another address, broken bytes)."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
 from urllib.parse import quote, urlencode
@@ -16,6 +17,7 @@ from sqlmodel import Session, col, func, select
 from hotline.complaints.service import add_answer
 from hotline.config import Settings
 from hotline.context import Context, build_context
+from hotline.logs import logging_config
 from hotline.main import create_app
 from hotline.models import Complaint, DeliveryReport, InboundMessage, OutboundMessage, OutboundStatus
 
@@ -182,3 +184,21 @@ def test_delivery_reports_move_a_message_forward_and_an_unknown_one_is_kept(
     assert (kept.transport, kept.reference, kept.status) == ("kannel", "987654", OutboundStatus.DELIVERED)
     for bad in ("id=abc&type=1", "id=1", "type=8", "id=1&type=x"):
         assert kannel.get(f"/kannel/dlr?secret={secret}&{bad}").status_code == 400
+
+
+def test_logs_hold_neither_the_secret_nor_the_number_nor_the_text(
+    kannel: TestClient, kannel_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Kannel puts all three in the query string of its GET: the access log must never write query strings.
+    caplog.set_level(logging.DEBUG)
+    assert kannel.get("/kannel/sms?" + sms_query(kannel_settings, "АРЫЗ аким пара сурады".encode())).status_code == 200
+    secret = quote(kannel_settings.kannel_secret)
+    assert kannel.get(f"/kannel/dlr?secret={secret}&id=5&type=1").status_code == 200
+    # The server's own lines (the test client's httpx logs its URLs; in production httpx logs only warnings).
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("hotline", "uvicorn")))
+    assert "inbound kannel" in logged and "/kannel/sms" in logged  # the request was logged, without its query
+    for private in (kannel_settings.kannel_secret, secret, "555123456", "аким", "%D0"):
+        assert private not in logged
+    # Our sendsms requests carry Kannel's password, the number and the text in their URL, and httpx logs each URL
+    # at INFO: production logging keeps httpx at warnings.
+    assert logging_config(as_json=True)["loggers"]["httpx"]["level"] == "WARNING"
