@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from hotline.benefits import flows as benefit_flows
 from hotline.complaints import flows as complaint_flows
@@ -14,7 +15,7 @@ from hotline.context import Context
 from hotline.db import commit_with_retry
 from hotline.dialogue import language
 from hotline.dialogue.contacts import get_or_create_contact
-from hotline.dialogue.inbound import Inbound
+from hotline.dialogue.inbound import Handled, Inbound
 from hotline.dialogue.turn import Answer, Turn
 from hotline.keywords import Match
 from hotline.models import Contact, Conversation, InboundMessage
@@ -30,27 +31,39 @@ def clean_body(body: str) -> str:
     return "".join(ch if ch.isprintable() or ch in "\n\r\t" else "\ufffd" for ch in body)
 
 
-def _stored_replies(session: Session, message: Inbound) -> list[str] | None:
-    stored = session.exec(
-        select(InboundMessage.replies).where(
-            InboundMessage.channel == message.channel, InboundMessage.message_sid == message.message_id
-        )
+def _stored(session: Session, message: Inbound) -> Handled | None:
+    row = session.execute(
+        sa.select(
+            col(InboundMessage.replies),
+            col(InboundMessage.language),
+            col(InboundMessage.keyword),
+            col(InboundMessage.contact_id),
+            col(InboundMessage.unparsed_sender_encrypted),
+        ).where(col(InboundMessage.channel) == message.channel, col(InboundMessage.message_sid) == message.message_id)
     ).first()
-    return None if stored is None else list(stored)
+    if row is None:
+        return None
+    replies, language, keyword, contact_id, unparsed = row
+    # A phone's message keeps its contact unless it was part of an anonymous complaint.
+    return Handled(list(replies), language, keyword, contact_id, private=contact_id is None and unparsed is None)
 
 
-def handle_inbound(session: Session, ctx: Context, message: Inbound) -> list[str]:
-    """Store an inbound message and return the reply texts; a message id repeated on its channel (a transport's
-    retry) returns the first reply and stores nothing new."""
+def handle(session: Session, ctx: Context, message: Inbound) -> Handled:
+    """Store an inbound message and decide its answer; a message id repeated on its channel (a transport's retry)
+    gets the first answer and stores nothing new."""
 
-    def once() -> list[str]:
-        replies = _stored_replies(session, message)
-        return replies if replies is not None else _process(session, ctx, message)
+    def once() -> Handled:
+        return _stored(session, message) or _process(session, ctx, message)
 
     return commit_with_retry(session, once)
 
 
-def _process(session: Session, ctx: Context, inbound: Inbound) -> list[str]:
+def handle_inbound(session: Session, ctx: Context, message: Inbound) -> list[str]:
+    """The reply texts of an inbound message (`handle`, for callers that answer in the response)."""
+    return handle(session, ctx, message).replies
+
+
+def _process(session: Session, ctx: Context, inbound: Inbound) -> Handled:
     body, now = clean_body(inbound.body), inbound.received_at
     message = InboundMessage(
         channel=inbound.channel,
@@ -70,7 +83,7 @@ def _process(session: Session, ctx: Context, inbound: Inbound) -> list[str]:
         )
         message.unparsed_sender_encrypted = ctx.vault.encrypt(inbound.sender)
         session.add(message)
-        return []
+        return Handled([], message.language)
     contact = get_or_create_contact(session, ctx, phone, now)
     if contact.last_channel != inbound.channel:
         # What goes back to this phone through the outbox goes on the channel it last used (no timestamp moves).
@@ -97,7 +110,7 @@ def _process(session: Session, ctx: Context, inbound: Inbound) -> list[str]:
         answer.keyword,
         len(replies),
     )
-    return replies
+    return Handled(replies, answer.language, answer.keyword, None if turn.private else contact.id, turn.private)
 
 
 def choose_language(contact: Contact, match: Match) -> str:

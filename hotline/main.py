@@ -21,7 +21,7 @@ from hotline.config import Settings, resolve_secrets
 from hotline.content import LANGUAGES
 from hotline.context import build_context
 from hotline.db import POOL_SIZE, get_engine, migrate
-from hotline.engine import handle_inbound
+from hotline.engine import handle
 from hotline.logs import RequestContext
 from hotline.metrics import WebhookMetrics, registry_for
 from hotline.reminders import importer
@@ -71,9 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Every channel hands its messages to the one conversation engine. Twilio's routes stay on for the voice line
     # and its signed callbacks; a channel's routes refuse requests while it is not in HOTLINE_CHANNELS.
-    app.include_router(twilio.routes(handle_inbound))
-    app.include_router(kannel.routes(handle_inbound))
-    app.include_router(android.routes(handle_inbound))
+    app.include_router(twilio.routes(handle))
+    app.include_router(kannel.routes(handle))
+    app.include_router(android.routes(handle))
     app.include_router(voice_routes.router)
     if settings.simulator_enabled:
         app.include_router(simulator.router)

@@ -296,6 +296,9 @@ class Purpose(StrEnum):
     REMINDER = "reminder"
     STOP_CONFIRMATION = "stop_confirmation"
     CALLBACK = "callback"  # a call back to a family that gave a missed call (voice line)
+    # The answer to a message of an anonymous complaint, sent through the outbox (the Android gateway, a Kannel
+    # turn with several texts): no contact on the row, and its text and number are removed once it is sent.
+    PRIVATE_REPLY = "private_reply"
 
 
 class Channel(StrEnum):

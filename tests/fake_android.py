@@ -36,7 +36,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlparse
 
 from hotline.segments import count_segments
-from tests.fake_twilio import OutageServer
+from tests.fake_twilio import OutageServer, take_failure
 
 APP_VERSION = "1.50.0"  # what the fake reports as the app's version (User-Agent, /health)
 USER_AGENT = f"me.capcom.smsgateway/{APP_VERSION}"
@@ -370,14 +370,7 @@ class FakeAndroid:
     def next_failure(self) -> Failure | None:
         """The scripted failure for this request, if any (used by the handler)."""
         with self.lock:
-            if not self.failures:
-                return None
-            failure = self.failures[0]
-            if failure.remaining > 0:
-                failure.remaining -= 1
-                if failure.remaining == 0:
-                    self.failures.pop(0)
-            return failure
+            return take_failure(self.failures)
 
     # --- reading what was sent ---
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 from hotline.segments import count_segments
@@ -34,6 +34,27 @@ class Failure:
     code: int | None
     message: str
     remaining: int  # how many requests to fail; -1 for all
+
+
+class Scripted(Protocol):
+    """A scripted failure of a fake: how many more requests it answers (-1: until recovered)."""
+
+    remaining: int
+
+
+F = TypeVar("F", bound=Scripted)
+
+
+def take_failure(failures: list[F]) -> F | None:
+    """The failure that answers this request, counted down and dropped when used up (the caller holds the lock)."""
+    if not failures:
+        return None
+    failure = failures[0]
+    if failure.remaining > 0:
+        failure.remaining -= 1
+        if failure.remaining == 0:
+            failures.pop(0)
+    return failure
 
 
 @dataclass
@@ -70,14 +91,7 @@ class FakeTwilio:
 
     def _next_failure(self) -> Failure | None:
         with self.lock:
-            if not self.failures:
-                return None
-            failure = self.failures[0]
-            if failure.remaining > 0:
-                failure.remaining -= 1
-                if failure.remaining == 0:
-                    self.failures.pop(0)
-            return failure
+            return take_failure(self.failures)
 
 
 def _error(status: int, code: int | None, message: str) -> dict[str, Any]:

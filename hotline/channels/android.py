@@ -22,19 +22,16 @@ from android_sms_gateway import APIClient, Message, TextMessage
 from android_sms_gateway.errors import APIError
 from android_sms_gateway.http import HttpxHttpClient
 from fastapi import APIRouter, HTTPException, Request, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from hotline.channels.base import InboundHandler, apply_report
+from hotline.channels.base import InboundHandler, apply_report, queue_replies
 from hotline.config import Settings
 from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
-from hotline.dialogue.contacts import find_contact
 from hotline.dialogue.inbound import Inbound
-from hotline.messaging.outbox import enqueue
 from hotline.messaging.sender import LookupFailed, Outgoing, SendResult
-from hotline.models import InboundMessage, OutboundStatus, Purpose, utcnow
-from hotline.phones import InvalidPhone, normalise_phone
+from hotline.models import OutboundStatus, utcnow
 from hotline.webhooks import read_limited
 
 log = logging.getLogger(__name__)
@@ -142,27 +139,8 @@ def _event_name(event: str) -> str:
 
 
 def receive(handle: InboundHandler, session: Session, ctx: Context, inbound: Inbound) -> None:
-    """Hand one SMS to the engine and queue its replies (once: a repeated message id queues nothing new)."""
-    replies = handle(session, ctx, inbound)
-    if not replies:
-        return  # nothing to say, or a sender that is not a phone number (stored without reply)
-    try:
-        contact = find_contact(session, ctx, normalise_phone(inbound.sender))
-    except InvalidPhone:
-        return
-    if contact is None:
-        return
-    keyword = session.exec(
-        select(InboundMessage.keyword).where(
-            InboundMessage.channel == NAME, InboundMessage.message_sid == inbound.message_id
-        )
-    ).first()
-    # The answer to STOP is what the phone asked for: as a plain reply, the outbox would cancel it (opted out).
-    purpose = Purpose.STOP_CONFIRMATION if keyword == "STOP" else Purpose.REPLY
-    for number, text in enumerate(replies, start=1):
-        key = f"reply:{NAME}:{inbound.message_id}:{number}"
-        enqueue(session, ctx, contact=contact, text=text, purpose=purpose, key=key, now=inbound.received_at)
-    session.commit()
+    """Hand one SMS to the engine and queue every text of its answer (once: a repeated message id queues nothing)."""
+    queue_replies(session, ctx, inbound, handle(session, ctx, inbound))
 
 
 def routes(handle: InboundHandler) -> APIRouter:

@@ -8,14 +8,15 @@ from collections.abc import Callable
 from sqlmodel import Session
 
 from hotline.context import Context
-from hotline.dialogue.inbound import Inbound
-from hotline.messaging.outbox import record_delivery_status
-from hotline.models import OutboundStatus, utcnow
+from hotline.dialogue.inbound import Handled, Inbound
+from hotline.messaging.outbox import enqueue, enqueue_private_reply, record_delivery_status
+from hotline.models import Contact, OutboundStatus, Purpose, utcnow
+from hotline.phones import normalise_phone
 
 log = logging.getLogger(__name__)
-# The conversation engine (hotline.engine.handle_inbound), given to each channel's routes by create_app: channels
-# sit below the domains and never import them.
-InboundHandler = Callable[[Session, Context, Inbound], list[str]]
+# The conversation engine (hotline.engine.handle), given to each channel's routes by create_app: channels sit
+# below the domains and never import them.
+InboundHandler = Callable[[Session, Context, Inbound], Handled]
 
 
 def apply_report(session: Session, transport: str, reference: str, status: OutboundStatus, error: str | None) -> bool:
@@ -27,3 +28,29 @@ def apply_report(session: Session, transport: str, reference: str, status: Outbo
     if message is None:
         log.info("%s report for %s (%s) kept until its send is recorded", transport, reference[:64], status)
     return message is not None
+
+
+def queue_replies(session: Session, ctx: Context, inbound: Inbound, handled: Handled, first: int = 1) -> None:
+    """Send an answer's texts from number `first` on through the outbox, on the channel the message came in on, and
+    commit: once, even when the transport repeats its request (each text's key is the message's). The answer to STOP
+    is what the phone asked for, so it is not cancelled as the phone's other messages are. An anonymous turn's
+    texts name no contact (enqueue_private_reply)."""
+    purpose = Purpose.STOP_CONFIRMATION if handled.keyword == "STOP" else Purpose.REPLY
+    contact = session.get(Contact, handled.contact_id) if handled.contact_id else None
+    for number, text in enumerate(handled.replies[first - 1 :], start=first):
+        key = f"reply:{inbound.channel}:{inbound.message_id}:{number}"
+        if handled.private:
+            phone = normalise_phone(inbound.sender)  # a private turn's sender was a phone: the engine read it
+            enqueue_private_reply(
+                session,
+                ctx,
+                phone=phone,
+                channel=inbound.channel,
+                language=handled.language,
+                text=text,
+                key=key,
+                now=inbound.received_at,
+            )
+        elif contact is not None:
+            enqueue(session, ctx, contact=contact, text=text, purpose=purpose, key=key, now=inbound.received_at)
+    session.commit()

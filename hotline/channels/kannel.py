@@ -14,20 +14,16 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 from fastapi import APIRouter, HTTPException, Request, Response
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from hotline.channels.base import InboundHandler, apply_report
+from hotline.channels.base import InboundHandler, apply_report, queue_replies
 from hotline.config import Settings
-from hotline.context import Context, ContextDep
+from hotline.context import ContextDep
 from hotline.db import SessionDep
-from hotline.dialogue.contacts import find_contact
 from hotline.dialogue.inbound import Inbound
-from hotline.messaging.outbox import enqueue
 from hotline.messaging.sender import Outgoing, SendResult
-from hotline.models import OutboundStatus, Purpose, parse_int, utcnow
-from hotline.phones import normalise_phone
-from hotline.segments import count_segments
+from hotline.models import OutboundStatus, parse_int, utcnow
+from hotline.segments import is_gsm7
 
 log = logging.getLogger(__name__)
 NAME = "kannel"
@@ -77,7 +73,6 @@ class KannelSender:
         self.client = httpx.Client(timeout=timeout)
 
     def _params(self, sms: Outgoing) -> dict[str, str | int]:
-        count = count_segments(sms.body)
         params: dict[str, str | int] = {
             "username": self.settings.kannel_username,
             "password": self.settings.kannel_password,
@@ -85,10 +80,10 @@ class KannelSender:
             "text": sms.body,
             "charset": "UTF-8",
             # GSM-7 texts go as 7-bit (160 characters a part), anything else as UCS-2 (70).
-            "coding": 0 if count.encoding == "GSM-7" else 2,
+            "coding": 0 if sms.encoding == "GSM-7" else 2,
             "dlr-mask": DLR_MASK,
             "dlr-url": dlr_url(self.settings, sms.outbox_id),
-            "max-messages": max(count.segments, 1),
+            "max-messages": max(sms.segments, 1),
         }
         if self.settings.kannel_from:
             params["from"] = self.settings.kannel_from
@@ -154,7 +149,7 @@ def inbound_from_query(query: str, now: datetime) -> Inbound:
 def reply_response(text: str) -> Response:
     """The body Kannel sends to the phone: plain text (an empty one sends nothing: omit-empty), UTF-8, and marked
     UCS-2 when it is not GSM-7, or Kannel sends Cyrillic as question marks."""
-    headers = {"X-Kannel-Coding": "2"} if text and count_segments(text).encoding == "UCS-2" else {}
+    headers = {"X-Kannel-Coding": "2"} if text and not is_gsm7(text) else {}
     return Response(text, media_type="text/plain; charset=utf-8", headers=headers)
 
 
@@ -170,10 +165,11 @@ def routes(handle: InboundHandler) -> APIRouter:
         if NAME not in ctx.settings.channel_list:
             raise HTTPException(404, "The Kannel channel is not in HOTLINE_CHANNELS")
         inbound = inbound_from_query(request.url.query, utcnow())
-        replies = await run_in_threadpool(handle, session, ctx, inbound)
-        if len(replies) > 1:
-            await run_in_threadpool(queue_rest, session, ctx, inbound, replies)
-        return reply_response(replies[0] if replies else "")
+        handled = await run_in_threadpool(handle, session, ctx, inbound)
+        if len(handled.replies) > 1:
+            # A turn with several texts: the first goes back in the response, the others through the outbox.
+            await run_in_threadpool(queue_replies, session, ctx, inbound, handled, 2)
+        return reply_response(handled.replies[0] if handled.replies else "")
 
     @router.get(DLR_PATH)
     async def delivery_report(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
@@ -193,15 +189,3 @@ def routes(handle: InboundHandler) -> APIRouter:
         return Response("", media_type="text/plain")
 
     return router
-
-
-def queue_rest(session: Session, ctx: Context, inbound: Inbound, replies: list[str]) -> None:
-    """A turn with several texts: the first went back in the response, the others go through the outbox (once, even
-    when Kannel repeats the request: the key is the message's)."""
-    contact = find_contact(session, ctx, normalise_phone(inbound.sender))
-    if contact is None:
-        return
-    for number, text in enumerate(replies[1:], start=2):
-        key = f"reply:{NAME}:{inbound.message_id}:{number}"
-        enqueue(session, ctx, contact=contact, text=text, purpose=Purpose.REPLY, key=key, now=inbound.received_at)
-    session.commit()

@@ -88,8 +88,8 @@ def routes(handle: InboundHandler) -> APIRouter:
     async def inbound_sms(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
         """Receive one SMS from Twilio and answer it."""
         form = await read_signed_form(request, ctx.settings)
-        replies = await run_in_threadpool(handle, session, ctx, inbound_from_form(form))
-        return twiml(replies)
+        handled = await run_in_threadpool(handle, session, ctx, inbound_from_form(form))
+        return twiml(handled.replies)
 
     @router.post(STATUS_PATH, status_code=204)
     async def delivery_status(request: Request, session: SessionDep, ctx: ContextDep) -> Response:

@@ -17,3 +17,16 @@ class Inbound:
     receiver: str
     body: str
     received_at: datetime
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What a channel needs to send the answer: its texts and language, the keyword, the contact (None for a
+    sender that is not a phone) and whether the turn was part of an anonymous complaint (then nothing sent later
+    may name the contact)."""
+
+    replies: list[str]
+    language: str
+    keyword: str | None = None
+    contact_id: int | None = None
+    private: bool = False

@@ -26,14 +26,13 @@ from hotline.messaging.outbox import (
     QUIET_HOURS_EXEMPT,
     REQUESTED_BY_FAMILY,
     apply_kept_reports,
-    apply_waiting_reports,
     cancel_pending,
     in_quiet_hours,
     report_waiting,
 )
 from hotline.messaging.sender import LookupFailed, Outgoing, Sender, SendResult, VoiceSender
 from hotline.metrics import SEND_RESULTS, SEND_SECONDS
-from hotline.models import Channel, Contact, OutboundMessage, OutboundStatus, SenderClock, utcnow
+from hotline.models import Channel, Contact, OutboundMessage, OutboundStatus, Purpose, SenderClock, utcnow
 
 log = logging.getLogger(__name__)
 RECLAIMED = "lease_expired"  # last_error_code of a message whose earlier attempt may have reached the provider
@@ -176,12 +175,15 @@ def _finish(message: OutboundMessage, status: OutboundStatus, now: datetime, **c
     message.updated_at = now
     for name, value in changes.items():
         setattr(message, name, value)
+    if message.purpose == Purpose.PRIVATE_REPLY and status != OutboundStatus.PENDING:
+        # An anonymous complaint's answer is done with: its text (a reference, a PIN) and number go at once.
+        message.body, message.recipient_encrypted = "", ""
 
 
 @dataclass
 class _Job:
     message: OutboundMessage
-    contact: Contact
+    contact: Contact | None  # None for an anonymous complaint's answer (its row names no contact)
     to: str
     start: float = 0.0
     result: SendResult | None = None
@@ -189,7 +191,8 @@ class _Job:
     @property
     def outgoing(self) -> Outgoing:
         """The message as the channel sends it."""
-        return Outgoing(self.message.id or 0, self.to, self.message.body, self.message.segments)
+        message = self.message
+        return Outgoing(message.id or 0, self.to, message.body, message.segments, message.encoding)
 
 
 @dataclass(frozen=True)
@@ -262,7 +265,9 @@ def deliver_batch(
             if message.expires_at is not None and message.expires_at <= now:
                 _finish(message, OutboundStatus.EXPIRED, now)
                 report.expired += 1
-            elif contact is None or (contact.opted_out_at is not None and message.purpose not in REQUESTED_BY_FAMILY):
+            elif (contact is None and message.purpose != Purpose.PRIVATE_REPLY) or (
+                contact is not None and contact.opted_out_at is not None and message.purpose not in REQUESTED_BY_FAMILY
+            ):
                 _finish(message, OutboundStatus.CANCELLED, now, last_error="recipient opted out or erased")
                 report.cancelled += 1
             else:
@@ -309,15 +314,13 @@ def deliver_batch(
                 assert job.result is not None
                 _record(session, job.message, job.contact, job.result, done, settings, report)
                 session.add(job.message)
-        # Reports that came while the batch was still being sent (or before a crash's reconciliation) apply now.
-        apply_waiting_reports(session, [message for message, _ in rows], now)
         session.commit()
 
 
 def _record(
     session: Session,
     message: OutboundMessage,
-    contact: Contact,
+    contact: Contact | None,
     result: SendResult,
     now: datetime,
     settings: Settings,
@@ -338,9 +341,10 @@ def _record(
     changes = {"last_error_code": result.error_code, "last_error": result.error}
     if result.opted_out:
         # 21610: the phone sent STOP to Twilio. Record it as ours too and cancel what waits for it.
-        contact.opted_out_at = contact.opted_out_at or now
-        session.add(contact)
-        cancel_pending(session, contact.id or 0, "recipient opted out (21610)", now)
+        if contact is not None:
+            contact.opted_out_at = contact.opted_out_at or now
+            session.add(contact)
+            cancel_pending(session, contact.id or 0, "recipient opted out (21610)", now)
         _finish(message, OutboundStatus.FAILED, now, **changes)
         report.failed += 1
     elif result.temporary and message.attempts < settings.max_send_attempts:
@@ -381,9 +385,6 @@ def dispatch_once(
         budget = max(1, int(limiter.rate * ctx.settings.lease_seconds / 2))  # this channel's rate
         size = min(limit or ctx.settings.dispatch_batch, budget)
         token = claim(session, ctx, moment, size, sender.name)
-        # Reports kept in the window between a batch's sends and their recording (see apply_kept_reports).
-        report.reports_applied += apply_kept_reports(session, sender.name, moment)
-        session.commit()
     if token is not None:
         before = report.sent + report.retried + report.failed + report.cancelled + report.expired + report.reconciled
         deliver_batch(engine, ctx, sender, limiter, token, report, pool, clock, sleep, now)
@@ -395,4 +396,9 @@ def dispatch_once(
             + report.reconciled
             + (report.expired - before if before else report.expired)
         )
+    # Delivery reports that came before their send was recorded (this batch's, or an earlier one's that came just
+    # as it was committed) apply now that it is.
+    with Session(engine) as session:
+        report.reports_applied += apply_kept_reports(session, sender.name, moment)
+        session.commit()
     return report

@@ -20,6 +20,7 @@ from hotline.segments import SegmentCount, count_segments
 PRIORITY = {
     Purpose.STOP_CONFIRMATION: 0,
     Purpose.REPLY: 0,
+    Purpose.PRIVATE_REPLY: 0,
     Purpose.ALERT: 1,
     Purpose.COMPLAINT_UPDATE: 2,
     Purpose.REMINDER: 3,
@@ -27,7 +28,7 @@ PRIORITY = {
 }
 # An immediate answer to the family's own message may go at night, and so may an alert to a health volunteer
 # about a family that texted a danger sign; nothing else may.
-QUIET_HOURS_EXEMPT = {Purpose.REPLY, Purpose.STOP_CONFIRMATION, Purpose.ALERT}
+QUIET_HOURS_EXEMPT = {Purpose.REPLY, Purpose.PRIVATE_REPLY, Purpose.STOP_CONFIRMATION, Purpose.ALERT}
 # What the family itself asked for goes even after STOP: the STOP confirmation, and a call back after a missed call.
 REQUESTED_BY_FAMILY = {Purpose.STOP_CONFIRMATION, Purpose.CALLBACK}
 
@@ -103,27 +104,52 @@ def enqueue(
     channel: Channel = Channel.SMS,
 ) -> OutboundMessage:
     """Put one message in the outbox; a second call with the same key returns the first message unchanged."""
+    now = now or utcnow()
+    row = outbound_row(
+        ctx,
+        contact_id=contact.id,
+        recipient_encrypted=contact.phone_encrypted,
+        opted_out=contact.opted_out_at is not None,
+        language=language or contact.language,
+        text=text,
+        purpose=purpose,
+        key=key,
+        not_before=not_before or now,
+        expires_at=expires_at,
+        now=now,
+        channel=channel,
+        last_channel=contact.last_channel,
+    )
+    return _insert_once(session, key, row)
+
+
+def enqueue_private_reply(
+    session: Session, ctx: Context, *, phone: str, channel: str, language: str, text: str, key: str, now: datetime
+) -> OutboundMessage:
+    """Queue the answer to a message of an anonymous complaint: the row names no contact (the number only encrypted,
+    to send it) and loses its text and number once it is sent, so the outbox cannot link the phone to the complaint."""
+    row = outbound_row(
+        ctx,
+        contact_id=None,
+        recipient_encrypted=ctx.vault.encrypt(phone),
+        opted_out=False,  # the engine gives no answer to a phone that said STOP
+        language=language,
+        text=text,
+        purpose=Purpose.PRIVATE_REPLY,
+        key=key,
+        not_before=now,
+        expires_at=None,
+        now=now,
+        last_channel=channel,
+    )
+    return _insert_once(session, key, row)
+
+
+def _insert_once(session: Session, key: str, row: dict[str, Any]) -> OutboundMessage:
     existing = session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).first()
     if existing is not None:
         return existing
-    now = now or utcnow()
-    message = OutboundMessage(
-        **outbound_row(
-            ctx,
-            contact_id=contact.id,
-            recipient_encrypted=contact.phone_encrypted,
-            opted_out=contact.opted_out_at is not None,
-            language=language or contact.language,
-            text=text,
-            purpose=purpose,
-            key=key,
-            not_before=not_before or now,
-            expires_at=expires_at,
-            now=now,
-            channel=channel,
-            last_channel=contact.last_channel,
-        )
-    )
+    message = OutboundMessage(**row)
     try:
         with session.begin_nested():
             session.add(message)
@@ -250,35 +276,12 @@ def record_delivery_status(
     return message
 
 
-def apply_waiting_reports(session: Session, messages: list[OutboundMessage], now: datetime) -> int:
-    """Apply the reports that came before these messages' sends were recorded (then forget them)."""
-    by_reference = {(m.transport, m.provider_sid): m for m in messages if m.provider_sid}
-    if not by_reference:
-        return 0
-    references = [reference for _, reference in by_reference]
-    waiting = session.exec(
-        select(DeliveryReport)
-        .where(col(DeliveryReport.reference).in_(references))
-        .order_by(col(DeliveryReport.received_at), col(DeliveryReport.id))
-    ).all()
-    applied = 0
-    for report in waiting:
-        message = by_reference.get((report.transport, report.reference))
-        if message is None:
-            continue
-        _apply(message, OutboundStatus(report.status), report.error_code, now)
-        session.add(message)
-        session.delete(report)
-        applied += 1
-    return applied
-
-
 def apply_kept_reports(session: Session, transport: str, now: datetime, limit: int = 1000) -> int:
-    """Apply kept reports whose message has since been recorded as sent (then forget them).
+    """Apply the kept reports whose message has since been recorded as sent (then forget them).
 
-    A report can be kept just after a dispatcher looked for reports to apply: the report's request read the message
-    before the batch was committed, and stored the report after the dispatcher had looked. Each dispatch run sweeps
-    them up here, so no report stays unapplied (one indexed join on a table that is normally empty)."""
+    Kannel and the Android gateway report within milliseconds, before the dispatcher has recorded the batch; a
+    report is then kept, and every dispatch run, after its batch, applies what has found its message (one indexed
+    join on a table that is normally empty). One that comes just as a batch is committed waits for the next run."""
     rows = session.exec(
         select(DeliveryReport, OutboundMessage)
         .join(

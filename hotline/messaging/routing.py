@@ -6,7 +6,7 @@ from hotline.config import Settings
 from hotline.models import Channel, Purpose
 
 # Answers to the family's own message go back the way it came: the family is on that channel now.
-ANSWERS = {Purpose.REPLY, Purpose.STOP_CONFIRMATION}
+ANSWERS = {Purpose.REPLY, Purpose.PRIVATE_REPLY, Purpose.STOP_CONFIRMATION}
 VOICE_CHANNEL = "twilio"  # calls (the voice line's callbacks) are placed through Twilio only
 
 

@@ -41,6 +41,7 @@ class Outgoing:
     to: str
     body: str
     segments: int = 1
+    encoding: str = "GSM-7"  # as the outbox measured it when the message was queued: GSM-7 or UCS-2
 
 
 class Sender(Protocol):

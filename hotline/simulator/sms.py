@@ -3,8 +3,6 @@ CLI: a message comes in on the chosen channel (Twilio, Kannel, the Android gatew
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -22,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
+from hotline.channels import android
 from hotline.config import Settings
 from hotline.context import ContextDep
 from hotline.db import SessionDep
@@ -35,7 +34,6 @@ router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 WEBHOOK_PATH = "/twilio/sms"
 KANNEL_PATH = "/kannel/sms"
-ANDROID_PATH = "/android/webhook"
 SIMULATED_RECEIVER = "+996312000000"
 
 
@@ -97,8 +95,8 @@ def android_webhook(settings: Settings, sender: str, body: str) -> tuple[bytes, 
     }
     raw = json.dumps(envelope, ensure_ascii=False).encode()
     timestamp = str(int(time.time()))
-    signature = hmac.new(settings.android_signing_key.encode(), raw + timestamp.encode(), hashlib.sha256).hexdigest()
-    return raw, {"Content-Type": "application/json", "X-Signature": signature, "X-Timestamp": timestamp}
+    headers = {"X-Signature": android.signature(settings.android_signing_key, raw, timestamp), "X-Timestamp": timestamp}
+    return raw, {"Content-Type": "application/json", **headers}
 
 
 async def send_sms(
@@ -113,7 +111,7 @@ async def send_sms(
         return [response.text] if response.text else []
     if channel == "android":
         raw, headers = android_webhook(settings, sender, body)
-        response = await client.post(ANDROID_PATH, content=raw, headers=headers)
+        response = await client.post(android.WEBHOOK_PATH, content=raw, headers=headers)
         if response.status_code >= 300:
             raise WebhookRejected(f"{response.status_code}: {response.text}")
         return []

@@ -26,6 +26,7 @@ from hotline.main import create_app
 from hotline.messaging.dispatcher import DispatchReport, RateLimiter, claim, dispatch_once
 from hotline.messaging.sender import LookupFailed, Outgoing, SendResult
 from hotline.models import (
+    Complaint,
     Contact,
     DeliveryReport,
     EnrolmentKind,
@@ -496,3 +497,22 @@ def test_stop_by_android_is_confirmed_and_no_reminder_follows(
     assert staying.id is not None
     reminders = [m for m in outbox(session) if m.purpose == Purpose.REMINDER]
     assert [(m.contact_id, m.transport, m.status) for m in reminders] == [(staying.id, "android", "sent")]
+
+
+def test_an_anonymous_complaints_answers_leave_nothing_in_the_outbox_that_names_the_phone(
+    app: TestClient, phone: FakeAndroid, session: Session, engine: Engine, actx: Context
+) -> None:
+    # Every Android reply goes through the outbox. An anonymous complaint's acknowledgement (reference and PIN)
+    # must not sit there beside the contact: a database dump would link the phone to the complaint.
+    for text in ("АНОНИМ айыл өкмөтү пара сурады", "1", "1"):
+        text_in(app, phone, text)
+    complaint = session.exec(select(Complaint)).one()
+    assert complaint.anonymous and complaint.contact_id is None
+    waiting = [m for m in outbox(session) if complaint.reference in m.body]
+    assert waiting and all(m.contact_id is None and m.purpose == Purpose.PRIVATE_REPLY for m in waiting)
+    dispatch(engine, actx, after_arrival())
+    assert any(complaint.reference in text for text in texts_to(phone, PHONE))  # the family got it
+    for message in outbox(session):
+        if message.purpose == Purpose.PRIVATE_REPLY:  # sent: its text and number are gone
+            assert (message.status, message.body, message.recipient_encrypted) == ("sent", "", "")
+        assert complaint.reference not in message.body
