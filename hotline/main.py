@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from hotline import metrics as metrics_routes
@@ -22,6 +23,7 @@ from hotline.content import LANGUAGES
 from hotline.context import build_context
 from hotline.db import POOL_SIZE, get_engine, migrate
 from hotline.engine import handle
+from hotline.headers import SecurityHeaders
 from hotline.logs import RequestContext
 from hotline.metrics import WebhookMetrics, registry_for
 from hotline.reminders import importer
@@ -59,7 +61,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if scheduler is not None:
                 scheduler.shutdown(wait=True)
 
-    app = FastAPI(title="Batken hotline", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # The API description only in development: in production it would map every route for an attacker. /docs and
+    # /redoc stay off everywhere (Swagger UI needs an inline script and a CDN, which the CSP forbids).
+    openapi_url = "/openapi.json" if settings.development else None
+    app = FastAPI(title="Batken hotline", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=openapi_url)
     app.state.ctx = build_context(settings)
     app.state.engine = get_engine(settings.database_url)
     app.state.metrics = registry_for(app.state.engine, settings.channel_list)
@@ -67,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     probes.install_database_errors(app)  # a database outage is a 503 (Twilio's fallback answers), not a 500
     app.include_router(metrics_routes.router)
     app.add_middleware(WebhookMetrics)
-    app.add_middleware(RequestContext)  # added last, so outermost: every log line of a request has its id
+    app.add_middleware(RequestContext)  # outside the routes and metrics: every log line of a request has its id
 
     # Every channel hands its messages to the one conversation engine. Twilio's routes stay on for the voice line
     # and its signed callbacks; a channel's routes refuse requests while it is not in HOTLINE_CHANNELS.
@@ -78,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.simulator_enabled:
         app.include_router(simulator.router)
         app.include_router(voice_simulator.router)
+        app.mount("/simulator/static", StaticFiles(directory=simulator.STATIC_DIR), name="simulator-static")
     web.install(
         app,
         [staff_routes.router, complaint_routes.router, admin_routes.router, reminder_routes.router],
@@ -88,4 +94,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Whoever opens the bare address (field staff after `make run`, staff at the production domain) lands on a page.
     home = "/simulator" if settings.simulator_enabled else "/admin"
     app.add_api_route("/", lambda: RedirectResponse(home), methods=["GET"], include_in_schema=False)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: even a 500 written by a middleware has them
     return app

@@ -62,6 +62,7 @@ def test_database_outage_is_a_clean_503(settings: Settings, caplog: pytest.LogCa
         }
     )
     form = {"MessageSid": "SM" + secrets.token_hex(16), "From": "+996555123456", "To": "+996312900900"}
+    form["AccountSid"] = settings.twilio_account_sid
     form["Body"] = "ЖАЛОБА секретный текст"
     signature = sign(down, down.public_url + "/twilio/sms", form)
     with caplog.at_level(logging.INFO), TestClient(create_app(down), raise_server_exceptions=False) as client:
@@ -91,6 +92,7 @@ def test_a_database_host_that_never_answers_is_a_503_before_twilio_gives_up(sett
             }
         )
         form = {"MessageSid": "SM" + secrets.token_hex(16), "From": "+996555123456", "To": "+996312900900"}
+        form["AccountSid"] = settings.twilio_account_sid
         form["Body"] = "HELP"
         signature = sign(hung, hung.public_url + "/twilio/sms", form)
         with TestClient(create_app(hung), raise_server_exceptions=False) as client:

@@ -69,6 +69,29 @@ def twiml(replies: list[str]) -> Response:
     return Response(str(response), media_type="text/xml")
 
 
+def check_account(settings: Settings, form: dict[str, str]) -> None:
+    """403 unless the request names our Twilio account (HOTLINE_TWILIO_ACCOUNT_SID). A valid signature proves the
+    auth token, not the account: another project or sub-account holding the same token must not report or write
+    into this hotline. Twilio sends AccountSid with every webhook and callback."""
+    ours = settings.twilio_account_sid
+    if not ours:
+        if settings.development:
+            return  # the simulator posts as an account of its own when none is set
+        log.warning("Twilio request refused: set HOTLINE_TWILIO_ACCOUNT_SID to the account that owns the number")
+        raise HTTPException(403, "HOTLINE_TWILIO_ACCOUNT_SID is not set: Twilio's requests cannot be checked")
+    if form.get("AccountSid", "") != ours:
+        log.warning("Twilio request for another account refused (is HOTLINE_TWILIO_ACCOUNT_SID this number's?)")
+        raise HTTPException(403, "AccountSid is not this hotline's Twilio account")
+
+
+async def read_twilio_form(request: Request, settings: Settings) -> dict[str, str]:
+    """The form of a genuine request from our Twilio account: signed (hotline.webhooks) and naming our AccountSid;
+    4xx otherwise, before anything is read from it or stored."""
+    form = await read_signed_form(request, settings)
+    check_account(settings, form)
+    return form
+
+
 def inbound_from_form(form: dict[str, str]) -> Inbound:
     """The webhook fields we need; 400 naming the field when one is missing or malformed."""
     for name in ("MessageSid", "From", "To"):
@@ -87,14 +110,14 @@ def routes(handle: InboundHandler) -> APIRouter:
     @router.post("/twilio/sms")
     async def inbound_sms(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
         """Receive one SMS from Twilio and answer it."""
-        form = await read_signed_form(request, ctx.settings)
+        form = await read_twilio_form(request, ctx.settings)
         handled = await run_in_threadpool(handle, session, ctx, inbound_from_form(form))
         return twiml(handled.replies)
 
     @router.post(STATUS_PATH, status_code=204)
     async def delivery_status(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
         """Record a delivery status; one for a message whose send is not recorded yet is kept and applied then."""
-        form = await read_signed_form(request, ctx.settings)
+        form = await read_twilio_form(request, ctx.settings)
         raw_sid, status = form.get("MessageSid", "").strip(), form.get("MessageStatus", "").strip()
         if not raw_sid or not status:
             raise HTTPException(400, "Missing field MessageSid or MessageStatus")

@@ -32,6 +32,7 @@ from hotline.webhooks import sign
 
 router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+STATIC_DIR = Path(__file__).with_name("static")  # both simulators' scripts and styles (no inline code: the CSP)
 WEBHOOK_PATH = "/twilio/sms"
 KANNEL_PATH = "/kannel/sms"
 SIMULATED_RECEIVER = "+996312000000"

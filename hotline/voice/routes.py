@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from hotline.channels.twilio import NAME, STATUSES
+from hotline.channels.twilio import NAME, STATUSES, read_twilio_form
 from hotline.config import Settings
 from hotline.context import Context, ContextDep
 from hotline.db import SessionDep, commit_with_retry, write_lock
@@ -24,7 +24,7 @@ from hotline.voice.service import (
     record_call_status,
     recording_report,
 )
-from hotline.webhooks import read_signed_form, twilio_sid
+from hotline.webhooks import twilio_sid
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def _twiml(xml: str) -> Response:
 @router.post("/twilio/voice")
 async def incoming_call(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
     """A call starts (the family's, or our callback answered): greeting and first menu, or a free rejection."""
-    form = await read_signed_form(request, ctx.settings)
+    form = await read_twilio_form(request, ctx.settings)
     _call_sid(form)
     return _twiml(await run_in_threadpool(_respond, session, ctx, form, dict(request.query_params), True))
 
@@ -71,7 +71,7 @@ async def incoming_call(request: Request, session: SessionDep, ctx: ContextDep) 
 @router.post("/twilio/voice/step")
 async def menu_step(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
     """A key pressed (or none) in one of the menus; the menu is named in our own signed URL."""
-    form = await read_signed_form(request, ctx.settings)
+    form = await read_twilio_form(request, ctx.settings)
     _call_sid(form)
     return _twiml(await run_in_threadpool(_respond, session, ctx, form, dict(request.query_params), False))
 
@@ -90,7 +90,7 @@ def _file_reported(session: Session, ctx: Context, form: dict[str, str], query: 
 async def recording_status(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
     """Twilio's recording callback: files the complaint if the caller's request did not (a hang-up, or it came
     first); a repeat files nothing more."""
-    form = await read_signed_form(request, ctx.settings)
+    form = await read_twilio_form(request, ctx.settings)
     status = form.get("RecordingStatus", "").strip().lower()
     if status != "completed":
         log.info("recording callback with status %s: nothing to file", status[:16] or "none")
@@ -118,7 +118,7 @@ def _apply_call_status(session: Session, sid: str, status: str, duration: int | 
 @router.post("/twilio/voice/status", status_code=204)
 async def call_status(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
     """A call ended (or a callback was not answered): its length for the dashboard, the callback's outcome."""
-    form = await read_signed_form(request, ctx.settings)
+    form = await read_twilio_form(request, ctx.settings)
     sid = _call_sid(form)
     status = form.get("CallStatus", "").strip().lower()
     if not status or not status.isprintable():  # stored and shown on the dashboard as it comes

@@ -42,20 +42,27 @@ ApiCase = schemathesis.Case[Any]
 SID = {"type": "string", "pattern": "^[A-Z]{2}[0-9a-f]{32}$"}
 PHONE = {"type": "string", "pattern": "^[+]?[0-9]{9,15}$"}
 TEXT = {"type": "string"}
+ACCOUNT = {"enum": ["AC" + "1" * 32]}  # the account of tests.support.make_settings: another one is refused (403)
 # The fields Twilio posts to each webhook (https://www.twilio.com/docs/messaging/guides/webhook-request,
-# .../voice/twiml#request-parameters). Positive cases look like Twilio's; negative ones break every constraint.
+# .../voice/twiml#request-parameters), AccountSid in every one. Positive cases look like Twilio's; negative ones
+# break every constraint.
 TWILIO_FORMS: dict[str, tuple[dict[str, Any], list[str]]] = {
-    "/twilio/sms": ({"MessageSid": SID, "From": PHONE, "To": PHONE, "Body": TEXT}, ["MessageSid", "From", "To"]),
+    "/twilio/sms": (
+        {"AccountSid": ACCOUNT, "MessageSid": SID, "From": PHONE, "To": PHONE, "Body": TEXT},
+        ["AccountSid", "MessageSid", "From", "To"],
+    ),
     "/twilio/status": (
         {
+            "AccountSid": ACCOUNT,
             "MessageSid": SID,
             "MessageStatus": {"enum": ["queued", "sent", "delivered", "undelivered", "failed", "read"]},
             "ErrorCode": TEXT,
         },
-        ["MessageSid", "MessageStatus"],
+        ["AccountSid", "MessageSid", "MessageStatus"],
     ),
 }
 _VOICE = {
+    "AccountSid": ACCOUNT,
     "CallSid": SID,
     "From": PHONE,
     "To": PHONE,
@@ -69,7 +76,7 @@ _VOICE = {
     "RecordingStatus": {"enum": ["completed", "failed", "absent"]},
 }
 for _path in ("/twilio/voice", "/twilio/voice/step", "/twilio/voice/recording", "/twilio/voice/status"):
-    TWILIO_FORMS[_path] = (_VOICE, ["CallSid", "From", "To", "CallStatus"])
+    TWILIO_FORMS[_path] = (_VOICE, ["AccountSid", "CallSid", "From", "To", "CallStatus"])
 
 # The role that may open each part of the admin; everything else is a supervisor's (who sees the whole oblast).
 ROLES = [

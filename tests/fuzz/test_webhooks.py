@@ -1,6 +1,7 @@
 """Signed Twilio webhooks fed arbitrary forms: never a 5xx, never half-saved data, repeats change nothing.
 
-Every request carries a valid X-Twilio-Signature, so the handlers' own logic is reached, not only the 403."""
+Every request carries a valid X-Twilio-Signature and nearly always our AccountSid, so the handlers' own logic is
+reached, not only the 403; another account's requests (or none named) are refused and change nothing."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ MESSAGE_SIDS = [f"SM{n:032x}" for n in range(4)]
 CALL_SIDS = [f"CA{n:032x}" for n in range(4)]
 RECORDING_SIDS = [f"RE{n:032x}" for n in range(3)]
 PHONES = ["+996555123456", "0555 123 457", "+996 770 000 001", "anonymous", "+79161234567", "Beeline"]
+OUR_ACCOUNT = "AC" + "1" * 32  # the account of tests.support.make_settings
+OTHER_ACCOUNT = "AC" + "2" * 32
 
 
 KEYWORDS = sorted({spelling for _, _, spelling in KEYWORD_ALIASES})
@@ -48,14 +51,28 @@ def field(realistic: st.SearchStrategy[str], odds: int = 2) -> st.SearchStrategy
     return st.integers(0, odds + 2).flatmap(choices.__getitem__)  # one_of would merge the repeated strategy
 
 
+# The AccountSid Twilio always sends: ours nearly always, else another account's, a broken one or none (a forger).
+accounts = field(st.sampled_from([OUR_ACCOUNT] * 19 + [OTHER_ACCOUNT]), odds=16)
+
+
 def forms(fields: dict[str, st.SearchStrategy[str | None]]) -> st.SearchStrategy[dict[str, str]]:
-    """Forms with these fields (some missing), a few unknown ones, and the AccountSid Twilio always sends."""
+    """Forms with these fields (some missing), a few unknown ones, and an AccountSid."""
 
     def build(values: dict[str, str | None], extra: dict[str, str]) -> dict[str, str]:
         present = {name: value for name, value in values.items() if value is not None}
-        return {**extra, "AccountSid": "AC" + "1" * 32, **present}
+        return {**extra, **present}
 
-    return st.builds(build, st.fixed_dictionaries(fields), st.dictionaries(any_text, any_text, max_size=3))
+    every = st.fixed_dictionaries({"AccountSid": accounts, **fields})
+    return st.builds(build, every, st.dictionaries(any_text, any_text, max_size=3))
+
+
+def refused_if_not_ours(response: httpx.Response, form: dict[str, str], before: dict[str, int], engine: Engine) -> bool:
+    """True (after checking the refusal) when the form does not name our account: 403, or 413 first, nothing kept."""
+    if form.get("AccountSid") == OUR_ACCOUNT:
+        return False
+    assert response.status_code in (403, 413), response.text
+    assert table_counts(engine) == before
+    return True
 
 
 # Numbers as Twilio sends them, and strings that pass str.isdigit() but not int().
@@ -145,6 +162,8 @@ def test_sms_webhook(client: TestClient, settings: Settings, engine: Engine, for
     before = table_counts(engine)
     response = post_form(client, settings, form)
     event(f"status {response.status_code}")  # --hypothesis-show-statistics: how many cases reached the handler
+    if refused_if_not_ours(response, form, before, engine):
+        return
     assert response.status_code in (200, 400, 413), response.text
     if response.status_code != 200:
         assert table_counts(engine) == before
@@ -170,8 +189,15 @@ def test_delivery_status_callback(
     before = table_counts(engine)
     response = post_form(client, settings, form, path="/twilio/status")
     event(f"status {response.status_code}")
+    if refused_if_not_ours(response, form, before, engine):
+        return
     assert response.status_code in (204, 400, 413), response.text
-    assert table_counts(engine) == before  # a status changes a row, never adds or removes one
+    # A status changes a message's row; one for an id not (yet) sent is kept for later: one row, nothing else.
+    after = table_counts(engine)
+    kept = after.pop("deliveryreport") - before.pop("deliveryreport")
+    assert after == before
+    known = form.get("MessageSid", "").strip() in MESSAGE_SIDS
+    assert kept <= (0 if known or response.status_code != 204 else 1)
 
 
 def _sent_messages(session: Session, ctx: Context) -> None:
@@ -195,6 +221,8 @@ def test_voice_webhooks(
     target = f"{path}?{urlencode(query)}" if query else path
     response = post_form(client, settings, form, path=target)
     event(f"status {response.status_code}")
+    if refused_if_not_ours(response, form, before, engine):
+        return
     assert response.status_code in (200, 204, 400, 413), response.text
     if response.status_code >= 400:
         assert table_counts(engine) == before
@@ -212,18 +240,46 @@ CORRUPTIONS: dict[str, Callable[[str], str]] = {
     "letters beyond GSM and the BMP": lambda value: value + "ң😀",
 }
 SIGNED_FORMS = {
-    "/twilio/sms": {"MessageSid": MESSAGE_SIDS[1], "From": PHONES[0], "To": OUR_NUMBER, "Body": "STATUS 12345674"},
-    "/twilio/status": {"MessageSid": MESSAGE_SIDS[0], "MessageStatus": "failed", "ErrorCode": "30003"},
-    "/twilio/voice": {"CallSid": CALL_SIDS[0], "From": PHONES[0], "To": OUR_NUMBER, "Direction": "inbound"},
-    "/twilio/voice/step?n=benefits&l=ru&s=1": {"CallSid": CALL_SIDS[0], "From": PHONES[0], "Digits": "1"},
+    "/twilio/sms": {
+        "AccountSid": OUR_ACCOUNT,
+        "MessageSid": MESSAGE_SIDS[1],
+        "From": PHONES[0],
+        "To": OUR_NUMBER,
+        "Body": "STATUS 12345674",
+    },
+    "/twilio/status": {
+        "AccountSid": OUR_ACCOUNT,
+        "MessageSid": MESSAGE_SIDS[0],
+        "MessageStatus": "failed",
+        "ErrorCode": "30003",
+    },
+    "/twilio/voice": {
+        "AccountSid": OUR_ACCOUNT,
+        "CallSid": CALL_SIDS[0],
+        "From": PHONES[0],
+        "To": OUR_NUMBER,
+        "Direction": "inbound",
+    },
+    "/twilio/voice/step?n=benefits&l=ru&s=1": {
+        "AccountSid": OUR_ACCOUNT,
+        "CallSid": CALL_SIDS[0],
+        "From": PHONES[0],
+        "Digits": "1",
+    },
     "/twilio/voice/recording?l=ru&a=0&d=dara&c=1": {
+        "AccountSid": OUR_ACCOUNT,
         "CallSid": CALL_SIDS[0],
         "RecordingSid": RECORDING_SIDS[0],
         "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
         "RecordingDuration": "30",
         "RecordingStatus": "completed",
     },
-    "/twilio/voice/status": {"CallSid": CALL_SIDS[0], "CallStatus": "completed", "CallDuration": "42"},
+    "/twilio/voice/status": {
+        "AccountSid": OUR_ACCOUNT,
+        "CallSid": CALL_SIDS[0],
+        "CallStatus": "completed",
+        "CallDuration": "42",
+    },
 }
 
 
@@ -239,8 +295,10 @@ def test_each_field_broken_in_each_way(
             form = {**SIGNED_FORMS[path], name: corrupt(SIGNED_FORMS[path][name])}
             before = table_counts(engine)
             response = post_form(client, settings, form, path=path)
-            assert response.status_code in (200, 204, 400), f"{name}, {how}: {response.text}"
-            if response.status_code == 400:
+            # Any change to AccountSid names another account: refused.
+            expected = (403,) if name == "AccountSid" else (200, 204, 400)
+            assert response.status_code in expected, f"{name}, {how}: {response.text}"
+            if response.status_code >= 400:
                 assert table_counts(engine) == before, f"{name}, {how}"
 
 
@@ -291,7 +349,9 @@ def _encode(raw: bytes, percent: bool) -> bytes:
 
 raw_pairs = st.lists(
     st.tuples(
-        st.one_of(st.sampled_from([b"Body", b"From", b"To", b"CallSid", b"Digits"]), st.binary(max_size=6)),
+        st.one_of(
+            st.sampled_from([b"Body", b"From", b"To", b"CallSid", b"Digits", b"AccountSid"]), st.binary(max_size=6)
+        ),
         st.binary(max_size=24),
         st.booleans(),  # percent-encoded, or the bytes as they are
     ),
@@ -304,7 +364,13 @@ raw_pairs = st.lists(
 def test_raw_bytes_in_signed_forms(
     client: TestClient, settings: Settings, engine: Engine, path: str, pairs: list[tuple[bytes, bytes, bool]]
 ) -> None:
-    valid = {"MessageSid": MESSAGE_SIDS[0], "CallSid": CALL_SIDS[0], "From": PHONES[0], "To": OUR_NUMBER}
+    valid = {
+        "AccountSid": OUR_ACCOUNT,
+        "MessageSid": MESSAGE_SIDS[0],
+        "CallSid": CALL_SIDS[0],
+        "From": PHONES[0],
+        "To": OUR_NUMBER,
+    }
     body = b"&".join([urlencode(valid).encode(), *(_encode(k, p) + b"=" + _encode(v, p) for k, v, p in pairs)])
     try:
         # Signed over the fields Twilio would have posted: the form as the app will parse it, when it can.
@@ -320,6 +386,8 @@ def test_raw_bytes_in_signed_forms(
     before = table_counts(engine)
     response = client.post(path, content=body, headers=headers)
     event(f"status {response.status_code}")
+    if signed and refused_if_not_ours(response, signed, before, engine):  # AccountSid given again, differently
+        return
     assert response.status_code in (200, 204, 400), response.text
     if response.status_code == 400:
         assert table_counts(engine) == before

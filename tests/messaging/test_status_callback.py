@@ -116,7 +116,8 @@ def test_callbacks_must_be_signed(client: TestClient, settings: Settings, sessio
 
 
 def test_missing_fields_are_a_clear_400(client: TestClient, settings: Settings) -> None:
-    response = post_form(client, settings, {"MessageSid": "SM1"}, path="/twilio/status")
+    form = {"MessageSid": "SM1", "AccountSid": settings.twilio_account_sid}
+    response = post_form(client, settings, form, path="/twilio/status")
     assert response.status_code == 400 and "MessageStatus" in response.json()["detail"]
 
 

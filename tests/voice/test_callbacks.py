@@ -99,7 +99,12 @@ def test_callback_is_placed_through_twilio_and_answered_with_the_menu(
     record = session.exec(select(VoiceCall).where(VoiceCall.call_sid == placed["sid"])).one()
     assert record.direction == "callback"
 
-    status = {"CallSid": placed["sid"], "CallStatus": "completed", "CallDuration": "95", "AccountSid": "AC"}
+    status = {
+        "CallSid": placed["sid"],
+        "CallStatus": "completed",
+        "CallDuration": "95",
+        "AccountSid": cb_settings.twilio_account_sid,
+    }
     assert post_form(cb_client, cb_settings, status, path="/twilio/voice/status").status_code == 204
     (row,) = callbacks(session)
     session.refresh(record)
@@ -111,12 +116,13 @@ def test_unanswered_callback_is_recorded_as_undelivered(
 ) -> None:
     missed_call(session, cb_ctx, MORNING - timedelta(minutes=1))
     dispatch(engine, cb_ctx, MORNING)
-    status = {"CallSid": fake.calls[0]["sid"], "CallStatus": "no-answer", "AccountSid": "AC"}
+    status = {"CallSid": fake.calls[0]["sid"], "CallStatus": "no-answer", "AccountSid": cb_settings.twilio_account_sid}
     assert post_form(cb_client, cb_settings, status, path="/twilio/voice/status").status_code == 204
     assert callbacks(session)[0].status == OutboundStatus.UNDELIVERED
-    unknown = {"CallSid": call_sid(), "CallStatus": "completed", "AccountSid": "AC"}
+    unknown = {"CallSid": call_sid(), "CallStatus": "completed", "AccountSid": cb_settings.twilio_account_sid}
     assert post_form(cb_client, cb_settings, unknown, path="/twilio/voice/status").status_code == 204
-    assert post_form(cb_client, cb_settings, {"CallSid": call_sid()}, path="/twilio/voice/status").status_code == 400
+    no_status = {"CallSid": call_sid(), "AccountSid": cb_settings.twilio_account_sid}
+    assert post_form(cb_client, cb_settings, no_status, path="/twilio/voice/status").status_code == 400
 
 
 def test_a_missed_call_at_night_is_returned_after_quiet_hours_and_not_late(

@@ -3,6 +3,11 @@
   "use strict";
   var csrf = document.querySelector('input[name="csrf_token"]');
 
+  // Menus that take effect at once (the interface language); without script a button does it.
+  document.querySelectorAll("select[data-submit-on-change]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
   // Queue: new complaints appear without reloading (polls every 20 s).
   var queue = document.getElementById("queue");
   if (queue && queue.dataset.poll && Number(queue.dataset.interval) > 0) {

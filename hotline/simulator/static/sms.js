@@ -1,0 +1,48 @@
+// The SMS simulator: messages go out through /simulator/send; later ones (answers, reminders) come from the outbox.
+"use strict";
+const thread = document.getElementById("thread");
+const body = document.getElementById("body");
+function bubble(text, cls, meta) {
+  const div = document.createElement("div");
+  div.className = "msg " + cls;
+  div.textContent = text;
+  if (meta) { const m = document.createElement("span"); m.className = "meta"; m.textContent = meta; div.appendChild(m); }
+  thread.appendChild(div);
+  thread.scrollTop = thread.scrollHeight;
+}
+body.addEventListener("input", () => { document.getElementById("count").textContent = body.value.length + " chars"; });
+body.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); document.getElementById("compose").requestSubmit(); } });
+document.getElementById("compose").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const text = body.value;
+  bubble(text, "out");
+  body.value = "";
+  body.dispatchEvent(new Event("input"));
+  try {
+    const res = await fetch("simulator/send", {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({sender: document.getElementById("sender").value, body: text,
+                            channel: document.getElementById("channel").value})});
+    const data = await res.json();
+    if (!res.ok) { bubble(data.error || JSON.stringify(data.detail), "in error"); return; }
+    if (data.note) bubble(data.note, "in error");
+    for (const r of data.replies) bubble(r.text, "in", "via " + r.channel + ", " + r.units + " chars, " + r.encoding + ", " + r.segments + " SMS");
+  } catch (err) { bubble("Network error: " + err, "in error"); }
+});
+// Messages the hotline sends later (officers' answers, reminders) arrive through the outbox: poll it.
+const seen = new Set();
+let firstPoll = true;
+async function pollOutbox() {
+  try {
+    const res = await fetch("simulator/outbox?sender=" + encodeURIComponent(document.getElementById("sender").value));
+    const data = await res.json();
+    for (const m of data.messages) {
+      if (seen.has(m.id)) continue;
+      seen.add(m.id);
+      if (!firstPoll) bubble(m.text, "in pushed", m.purpose + " via outbox on " + m.channel + ", " + m.status + ", " + m.segments + " SMS");
+    }
+    firstPoll = false;
+  } catch (err) { /* the next poll tries again */ }
+}
+document.getElementById("sender").addEventListener("change", () => { seen.clear(); firstPoll = true; pollOutbox(); });
+pollOutbox();
+setInterval(pollOutbox, 3000);
