@@ -13,8 +13,8 @@ from hotline.benefits import flows as benefit_flows
 from hotline.complaints import flows as complaint_flows
 from hotline.context import Context
 from hotline.db import commit_with_retry
-from hotline.dialogue import language
-from hotline.dialogue.contacts import get_or_create_contact
+from hotline.dialogue import language, private
+from hotline.dialogue.contacts import find_contact, forget_if_unused, get_or_create_contact
 from hotline.dialogue.inbound import Handled, Inbound
 from hotline.dialogue.turn import Answer, Turn
 from hotline.keywords import Match
@@ -31,21 +31,22 @@ def clean_body(body: str) -> str:
     return "".join(ch if ch.isprintable() or ch in "\n\r\t" else "\ufffd" for ch in body)
 
 
-def _stored(session: Session, message: Inbound) -> Handled | None:
+def _stored(session: Session, ctx: Context, message: Inbound) -> Handled | None:
     row = session.execute(
         sa.select(
             col(InboundMessage.replies),
             col(InboundMessage.language),
             col(InboundMessage.keyword),
             col(InboundMessage.contact_id),
-            col(InboundMessage.unparsed_sender_encrypted),
         ).where(col(InboundMessage.channel) == message.channel, col(InboundMessage.message_sid) == message.message_id)
     ).first()
-    if row is None:
-        return None
-    replies, language, keyword, contact_id, unparsed = row
-    # A phone's message keeps its contact unless it was part of an anonymous complaint.
-    return Handled(list(replies), language, keyword, contact_id, private=contact_id is None and unparsed is None)
+    if row is not None:
+        replies, language, keyword, contact_id = row
+        return Handled(list(replies), language, keyword, contact_id)
+    turn = private.remembered(session, ctx, message.channel, message.message_id)
+    if turn is not None:  # a retry of an anonymous turn: its replies as kept, numbers masked
+        return Handled(list(turn.replies), turn.language, turn.keyword, None, private=True)
+    return None
 
 
 def handle(session: Session, ctx: Context, message: Inbound) -> Handled:
@@ -53,7 +54,7 @@ def handle(session: Session, ctx: Context, message: Inbound) -> Handled:
     gets the first answer and stores nothing new."""
 
     def once() -> Handled:
-        return _stored(session, message) or _process(session, ctx, message)
+        return _stored(session, ctx, message) or _process(session, ctx, message)
 
     return commit_with_retry(session, once)
 
@@ -84,24 +85,25 @@ def _process(session: Session, ctx: Context, inbound: Inbound) -> Handled:
         message.unparsed_sender_encrypted = ctx.vault.encrypt(inbound.sender)
         session.add(message)
         return Handled([], message.language)
+    new_contact = find_contact(session, ctx, phone) is None
     contact = get_or_create_contact(session, ctx, phone, now)
+    kept = contact.last_channel, contact.updated_at
     if contact.last_channel != inbound.channel:
         # What goes back to this phone through the outbox goes on the channel it last used (no timestamp moves).
         contact.last_channel = inbound.channel
         session.add(contact)
     message.contact_id = contact.id
-    session.add(message)
-    session.flush()  # the message id lets a complaint link the SMS that made it
-    turn = respond(session, ctx, contact, body, now, message.id)
+    turn = respond(session, ctx, contact, body, now, message, new_contact)
     answer = turn.answer
     replies = [ctx.texts.render(name, answer.language, **context).text for name, context in answer.texts]
+    if turn.private:
+        _leave_no_trace(session, ctx, inbound, turn, kept, replies)
+        log.info("inbound %s: a turn of an anonymous complaint, replies=%d", inbound.channel, len(replies))
+        return Handled(replies, answer.language, answer.keyword, None, private=True)
     message.language = answer.language
     message.keyword = answer.keyword
     message.replies = replies
-    if turn.private:
-        # Part of an anonymous complaint: nothing in this row may lead from the phone to it.
-        message.contact_id = None
-        message.body = ""
+    session.add(message)
     log.info(
         "inbound %s %s from %s keyword=%s replies=%d",
         inbound.channel,
@@ -110,7 +112,36 @@ def _process(session: Session, ctx: Context, inbound: Inbound) -> Handled:
         answer.keyword,
         len(replies),
     )
-    return Handled(replies, answer.language, answer.keyword, None if turn.private else contact.id, turn.private)
+    return Handled(replies, answer.language, answer.keyword, contact.id)
+
+
+def _leave_no_trace(
+    session: Session,
+    ctx: Context,
+    inbound: Inbound,
+    turn: Turn,
+    kept: tuple[str | None, datetime],
+    replies: list[str],
+) -> None:
+    """End a turn of an anonymous complaint: no message row (its id would sit in the phone's sequence), the contact's
+    channel and time as they were, a contact this dialogue created gone once the dialogue is over, and only the
+    keyed transport id with masked replies kept for a retry."""
+    contact = turn.contact
+    if turn.message is not None and turn.message.id is not None:
+        session.delete(turn.message)  # stored by a step before the turn turned out anonymous
+    if not forget_if_unused(session, contact):
+        contact.last_channel, contact.updated_at = kept
+        session.add(contact)
+    private.remember(
+        session,
+        ctx,
+        channel=inbound.channel,
+        transport_id=inbound.message_id,
+        now=turn.now,
+        language=turn.answer.language,
+        keyword=turn.answer.keyword,
+        replies=replies,
+    )
 
 
 def choose_language(contact: Contact, match: Match) -> str:
@@ -121,15 +152,23 @@ def choose_language(contact: Contact, match: Match) -> str:
 
 
 def respond(
-    session: Session, ctx: Context, contact: Contact, body: str, now: datetime, message_id: int | None = None
+    session: Session,
+    ctx: Context,
+    contact: Contact,
+    body: str,
+    now: datetime,
+    message: InboundMessage | None = None,
+    new_contact: bool = False,
 ) -> Turn:
     """Decide the answer: a keyword interrupts any dialogue; otherwise the dialogue continues, or the menu."""
     match = ctx.matcher.match(body)
     if _opted_out(contact, match):
-        return Turn(session, ctx, contact, now, Answer(contact.language, match.keyword), message_id)  # stored, silent
+        return Turn(
+            session, ctx, contact, now, Answer(contact.language, match.keyword), message, new_contact=new_contact
+        )  # stored, silent
     conversation = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).first()
     if match.keyword is None:
-        turn = Turn(session, ctx, contact, now, Answer(contact.language), message_id)
+        turn = Turn(session, ctx, contact, now, Answer(contact.language), message, new_contact=new_contact)
         in_complaint = conversation is not None and conversation.flow == "complaint" and conversation.expires_at > now
         if not in_complaint and has_symptom(body):
             # A danger sign comes before any menu or dialogue (a complaint's text is never taken for one).
@@ -148,9 +187,9 @@ def respond(
     language = choose_language(contact, match)
     if contact.language != language:
         contact.language = language
-        contact.updated_at = now
+        contact.updated_at = private.coarse_time(ctx, now)  # to the day, as every contact time
         session.add(contact)
-    turn = Turn(session, ctx, contact, now, Answer(language, match.keyword), message_id)
+    turn = Turn(session, ctx, contact, now, Answer(language, match.keyword), message, new_contact=new_contact)
     on_keyword(turn, match)
     return turn
 
@@ -176,7 +215,14 @@ def continue_conversation(turn: Turn, conversation: Conversation, body: str) -> 
 
 def expired(turn: Turn, conversation: Conversation) -> Answer:
     """Tell the family a dialogue timed out, and how to finish an unfinished complaint."""
-    if conversation.flow == "complaint" and complaint_flows.draft_of(turn) is not None:
+    draft = complaint_flows.draft_of(turn) if conversation.flow == "complaint" else None
+    if draft is not None and draft.anonymous:
+        # An anonymous complaint left unfinished is not kept (its text sits next to the phone): it goes now, and
+        # this message, which may be more of its text, is as private as the rest of it.
+        turn.private = True
+        turn.session.delete(draft)
+        return turn.say("expired", flow=conversation.flow)
+    if draft is not None:
         return turn.say("complaints/draft_saved")
     return turn.say("expired", flow=conversation.flow)
 

@@ -146,6 +146,46 @@ class StaffUser(SQLModel, table=True):
     session_version: int = 1
     created_at: datetime = _ts(default_factory=utcnow)
     last_login_at: datetime | None = _ts(default=None, nullable=True)
+    # Someone else (an admin) chose the password: until the owner picks their own, only that page opens.
+    must_change_password: bool = False
+    # Who last chose this account's password for it (kept after the owner changes it: they may have logged in
+    # first); that person's requests for power cannot be approved from this account.
+    password_set_by_id: int | None = Field(default=None, foreign_key="staffuser.id")
+
+
+class StaffSession(SQLModel, table=True):
+    """A login on the server: the signed cookie names it, so logging out (here or everywhere) ends it for good."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # SHA-256 of the random id in the cookie: a copy of the database logs no one in.
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="staffuser.id", index=True)
+    created_at: datetime = _ts(default_factory=utcnow)
+    last_seen_at: datetime = _ts(default_factory=utcnow)
+    ended_at: datetime | None = _ts(default=None, nullable=True)
+
+
+class AccountRequest(SQLModel, table=True):
+    """A change that would give an account the power to reveal numbers or to approve such changes (a new supervisor
+    or admin, a role or area change, a reactivation, a password set for one), waiting for a second person's decision."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # create, change, reactivate, password
+    status: str = Field(default="pending", max_length=16, index=True)  # pending, approved, refused, withdrawn
+    requested_by_id: int = Field(foreign_key="staffuser.id")
+    target_id: int | None = Field(default=None, foreign_key="staffuser.id")  # None until a new account exists
+    username: str = Field(max_length=64)
+    display_name: str = Field(default="", max_length=120)
+    role: Role = Field(sa_type=sa.String(16))
+    level: Jurisdiction = Field(sa_type=sa.String(16))
+    area_code: str = Field(max_length=32)
+    ui_language: str = Field(default="ru", max_length=2)
+    # A new account's password, or a supervisor's or admin's new one, hashed, as the requester chose it (the owner
+    # must change it at the next login); emptied once the request is decided.
+    password_hash: str = Field(default="", max_length=255)
+    created_at: datetime = _ts(default_factory=utcnow)
+    decided_by_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    decided_at: datetime | None = _ts(default=None, nullable=True)
 
 
 class LoginFailure(SQLModel, table=True):
@@ -285,6 +325,32 @@ class RateEvent(SQLModel, table=True):
     day: date = Field(index=True)
 
     __table_args__ = (sa.Index("ix_rateevent_kind_key_day", "kind", "key", "day"),)
+
+
+class PrivateCounter(SQLModel, table=True):
+    """A count for the limits of anonymous acts (anonymous complaints, PIN guesses): one row per keyed bucket and day,
+    bumped in place. No serial id and no time, and keys that never match a phone's named rate events, so a dump can
+    neither line the rows up with complaints nor tell which phone they count (docs/PRIVACY.md, threat model)."""
+
+    __tablename__ = "private_counter"
+
+    key: str = Field(max_length=64, primary_key=True)
+    day: date = Field(index=True)
+    count: int = 0
+
+
+class PrivateTurn(SQLModel, table=True):
+    """A message of an anonymous complaint, remembered only so that a transport's retry gets the same answer: the
+    transport's id keyed (it names the phone at the operator), the day, and the replies with every number masked.
+    No serial id: an anonymous turn leaves no row in the sequence of a phone's messages (InboundMessage)."""
+
+    __tablename__ = "private_turn"
+
+    key: str = Field(max_length=64, primary_key=True)
+    day: date = Field(index=True)
+    language: str = Field(max_length=2)
+    keyword: str | None = Field(default=None, max_length=32)
+    replies: list[str] = Field(default_factory=list, sa_type=sa.JSON)
 
 
 class Purpose(StrEnum):

@@ -76,6 +76,9 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
     def escalate_overdue(session: Session) -> int:
         return complaint_jobs.escalate_overdue(session, ctx, utcnow())
 
+    def forget_abandoned_anonymous(session: Session) -> int:
+        return complaint_jobs.forget_abandoned_anonymous(session, ctx, utcnow())
+
     def plan_reminders(session: Session) -> PlanReport:
         return reminder_jobs.plan_reminders(session, ctx, utcnow())
 
@@ -96,6 +99,8 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
     jobs: list[tuple[Callable[[], None], dict[str, Any]]] = [
         (dispatch_outbox, {"seconds": settings.dispatch_interval_seconds}),
         (run(escalate_overdue), {"minutes": settings.escalation_interval_minutes}),
+        # Often: an anonymous draft left behind sits next to the phone's contact until it goes.
+        (run(forget_abandoned_anonymous), {"minutes": 10}),
         (run(plan_reminders), {"hours": 1, "next_run_time": datetime.now(UTC)}),
         (run(purge_login_failures), {"hours": 1}),
         (run(delete_recordings), {"hours": 1}),

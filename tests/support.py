@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import secrets
 import socket
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from hotline.config import Settings
 from hotline.db import get_engine, migrate
+from hotline.logs import JsonFormatter, RequestIdFilter
 
 
 def free_port() -> int:
@@ -75,3 +78,22 @@ def make_settings(database_url: str, tmp: Path, **overrides: object) -> Settings
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@contextmanager
+def production_log() -> Iterator[io.StringIO]:
+    """What the production handler writes (JSON formatter and request-id filter on the root logger), as text.
+    Installed after the app started: its logging setup replaces the root's handlers."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -17,11 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hotline.config import Settings
-from hotline.logs import JsonFormatter, RequestIdFilter, TextFormatter
+from hotline.logs import RequestIdFilter, TextFormatter
 from hotline.main import create_app
 from hotline.phones import log_phone
 from tests.factories import PHONE, post_form, sms_form
-from tests.support import make_settings
+from tests.support import make_settings, production_log
 from tests.voice.phone import Phone
 
 Lines = Callable[[], list[dict[str, Any]]]
@@ -29,19 +28,9 @@ Lines = Callable[[], list[dict[str, Any]]]
 
 @pytest.fixture
 def log_lines() -> Iterator[Lines]:
-    """What the production handler writes (JSON formatter and request-id filter on the root logger), parsed."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestIdFilter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    # Each line must be one JSON object: parsing fails the test otherwise.
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    root.removeHandler(handler)
-    root.setLevel(level)
+    """What the production handler writes, parsed: each line must be one JSON object (parsing fails otherwise)."""
+    with production_log() as stream:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
 def test_every_line_is_json_and_carries_the_request_id_of_the_response(

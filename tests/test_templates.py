@@ -28,7 +28,7 @@ def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
     assert ubk is not None
     contexts: dict[str, list[dict[str, Any]]] = {
         "complaints/ask_text": [{"anonymous": a} for a in (False, True)],
-        "complaints/ask_district": [{"districts": places.districts}],
+        "complaints/ask_district": [{"districts": places.districts, "anonymous": a} for a in (False, True)],
         "complaints/ask_municipality": [
             {"district": d, "municipalities": places.municipalities[d.code]} for d in places.districts
         ],

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sqlmodel import Session
 
 from hotline.context import Context
+from hotline.dialogue import private
 from hotline.dialogue.inbound import Handled, Inbound
 from hotline.messaging.outbox import enqueue, enqueue_private_reply, record_delivery_status
 from hotline.models import Contact, OutboundStatus, Purpose, utcnow
@@ -37,8 +38,10 @@ def queue_replies(session: Session, ctx: Context, inbound: Inbound, handled: Han
     texts name no contact (enqueue_private_reply)."""
     purpose = Purpose.STOP_CONFIRMATION if handled.keyword == "STOP" else Purpose.REPLY
     contact = session.get(Contact, handled.contact_id) if handled.contact_id else None
+    # An anonymous turn's transport id is kept only keyed (the operator's records link the raw id to the phone).
+    turn_id = private.turn_key(ctx, inbound.channel, inbound.message_id) if handled.private else inbound.message_id
     for number, text in enumerate(handled.replies[first - 1 :], start=first):
-        key = f"reply:{inbound.channel}:{inbound.message_id}:{number}"
+        key = f"reply:{inbound.channel}:{turn_id}:{number}"
         if handled.private:
             phone = normalise_phone(inbound.sender)  # a private turn's sender was a phone: the engine read it
             enqueue_private_reply(

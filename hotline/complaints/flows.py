@@ -27,22 +27,26 @@ def draft_of(turn: Turn) -> ComplaintDraft | None:
 
 def _message_ids(turn: Turn, draft: ComplaintDraft | None) -> list[int]:
     ids = list(draft.message_ids) if draft else []
-    if turn.message_id is not None and turn.message_id not in ids:
-        ids.append(turn.message_id)
+    message_id = turn.message_id  # None in an anonymous turn: its messages are never stored
+    if message_id is not None and message_id not in ids:
+        ids.append(message_id)
     return ids
 
 
 def start_complaint(turn: Turn, rest: str, *, anonymous: bool) -> Answer:
     """COMPLAINT [ANON] [text]: file at once when text and municipality are known, else ask for what is missing."""
+    inner = turn.ctx.matcher.match(rest)
+    if inner.keyword == "ANON":  # COMPLAINT ANON text
+        anonymous, rest = True, inner.rest
+    draft = draft_of(turn)
+    anonymous = anonymous or bool(draft and draft.anonymous)
+    # From its first message on, an anonymous dialogue leaves nothing that leads to the phone.
+    turn.private = anonymous
     if (
         service.complaints_today(turn.session, turn.ctx, turn.contact, turn.now)
         >= turn.ctx.settings.max_complaints_per_day
     ):
         return turn.say("complaints/limit")
-    inner = turn.ctx.matcher.match(rest)
-    if inner.keyword == "ANON":  # COMPLAINT ANON text
-        anonymous, rest = True, inner.rest
-    draft = draft_of(turn)
     if draft is None and not has_words(rest):
         save_conversation(turn, FLOW, "text", {"anonymous": anonymous})
         return turn.say("complaints/ask_text", anonymous=anonymous)
@@ -50,7 +54,7 @@ def start_complaint(turn: Turn, rest: str, *, anonymous: bool) -> Answer:
         draft = ComplaintDraft(contact_id=turn.contact.id or 0, text=rest.strip(), anonymous=anonymous)
     elif has_words(rest):
         draft.text = f"{draft.text}\n{rest.strip()}"
-    draft.anonymous = draft.anonymous or anonymous
+    draft.anonymous = anonymous
     return _proceed(turn, draft)
 
 
@@ -59,16 +63,20 @@ def _proceed(turn: Turn, draft: ComplaintDraft, conversation: Conversation | Non
     draft.updated_at = turn.now
     turn.session.add(draft)
     if draft.anonymous:
-        turn.private = True
+        # Never the phone's remembered place: the place would tie the complaint to the family. Asked, or left out.
+        save_conversation(turn, FLOW, "district", {"anonymous": True}, conversation)
+        return turn.say("complaints/ask_district", districts=get_gazetteer().districts, anonymous=True)
     place = service.place_of(turn.contact)
     if place is not None:
         return _file(turn, draft, place, conversation)
     save_conversation(turn, FLOW, "district", {}, conversation)
-    return turn.say("complaints/ask_district", districts=get_gazetteer().districts)
+    return turn.say("complaints/ask_district", districts=get_gazetteer().districts, anonymous=False)
 
 
 def continue_complaint(turn: Turn, conversation: Conversation, body: str) -> Answer:
     """The next SMS of the complaint dialogue."""
+    if conversation.data.get("anonymous"):
+        turn.private = True
     if conversation.step == "text":
         if not has_words(body):
             save_conversation(turn, FLOW, "text", conversation.data, conversation)
@@ -83,8 +91,7 @@ def continue_complaint(turn: Turn, conversation: Conversation, body: str) -> Ans
     if draft is None:  # filed or discarded meanwhile
         turn.session.delete(conversation)
         return turn.say("menu")
-    if draft.anonymous:
-        turn.private = True
+    turn.private = turn.private or draft.anonymous
     draft.message_ids = _message_ids(turn, draft)  # every SMS of the dialogue belongs to the complaint
     turn.session.add(draft)
     gazetteer = get_gazetteer()
@@ -93,6 +100,9 @@ def continue_complaint(turn: Turn, conversation: Conversation, body: str) -> Ans
     # Only a bare number is a choice: "2 months unpaid" is more complaint text, not district 2.
     number = parse_number(body) if body.strip().rstrip(".").isdigit() else None
     place: Place | None = None
+    if number == 0 and district is None and draft.anonymous:
+        # "Rather not say": the complaint goes to the oblast, where no municipality's staff sees it.
+        return _file(turn, draft, None, conversation)
     if number is not None:
         if district is not None and number == 0:
             place = district
@@ -104,7 +114,8 @@ def continue_complaint(turn: Turn, conversation: Conversation, body: str) -> Ans
             # Still writing: a long complaint often comes as several SMS. Keep it, ask again.
             draft.text = f"{draft.text}\n{body.strip()}"
     if place is not None and district is None and place.district is None and gazetteer.municipalities.get(place.code):
-        save_conversation(turn, FLOW, "municipality", {"district": place.code}, conversation)
+        data = {"district": place.code, **({"anonymous": True} if draft.anonymous else {})}
+        save_conversation(turn, FLOW, "municipality", data, conversation)
         return turn.say(
             "complaints/ask_municipality", district=place, municipalities=gazetteer.municipalities[place.code]
         )
@@ -113,10 +124,10 @@ def continue_complaint(turn: Turn, conversation: Conversation, body: str) -> Ans
     save_conversation(turn, FLOW, conversation.step, conversation.data, conversation)
     if district is not None:
         return turn.say("complaints/ask_municipality", district=district, municipalities=choices)
-    return turn.say("complaints/ask_district", districts=gazetteer.districts)
+    return turn.say("complaints/ask_district", districts=gazetteer.districts, anonymous=draft.anonymous)
 
 
-def _file(turn: Turn, draft: ComplaintDraft, place: Place, conversation: Conversation | None = None) -> Answer:
+def _file(turn: Turn, draft: ComplaintDraft, place: Place | None, conversation: Conversation | None = None) -> Answer:
     filed = service.file_complaint(
         turn.session,
         turn.ctx,
@@ -127,16 +138,17 @@ def _file(turn: Turn, draft: ComplaintDraft, place: Place, conversation: Convers
         now=turn.now,
     )
     complaint = filed.complaint
+    # An anonymous dialogue stores no message; one begun named and made anonymous has its named SMS blanked.
     messages = turn.session.exec(select(InboundMessage).where(col(InboundMessage.id).in_(_message_ids(turn, draft))))
     for message in messages:
         if draft.anonymous:
-            message.contact_id, message.body = None, ""
+            message.contact_id, message.body, message.replies = None, "", []
         else:
             message.complaint_id = complaint.id
         turn.session.add(message)
     if draft.id is not None:
         turn.session.delete(draft)
-    if not draft.anonymous:
+    if not draft.anonymous and place is not None:
         # Remember the place (so the next complaint is one SMS) and keep a window for further SMS.
         turn.contact.municipality_code = place.code
         turn.session.add(turn.contact)

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from hotline.complaints.categories import Category, Rules, get_rules
 from hotline.complaints.reference import is_valid_reference, new_pin, new_reference, pin_hash
 from hotline.context import Context
+from hotline.dialogue import private
 from hotline.messaging.outbox import enqueue
 from hotline.models import (
     Actor,
@@ -58,20 +59,25 @@ def record_event(
     return event
 
 
+def above_the_accused(in_municipality: bool) -> Jurisdiction:
+    """Who handles a complaint about the office of its own place: the district above a municipality, the oblast
+    above a town that is its own district. Never the level the complaint sits at."""
+    level = Jurisdiction.MUNICIPALITY if in_municipality else Jurisdiction.DISTRICT
+    return LEVEL_UP.get(level, Jurisdiction.OBLAST)
+
+
 def route(rules: Rules, category: Category, text: str, place: Place | None) -> tuple[Jurisdiction, str | None]:
     """Where a complaint is handled, and why it went above its municipality (None when it did not)."""
     if place is None:
         return Jurisdiction.OBLAST, "place unknown"
-    level = Jurisdiction.MUNICIPALITY if place.district else Jurisdiction.DISTRICT
     reason = None
     if category.route_to != Jurisdiction.MUNICIPALITY:
-        reason = f"category {category.code}"
+        reason = f"category {category.code}"  # a bribe: guessed conservatively (categories.py)
     elif rules.names_local_staff(text):
         reason = "names local staff"
     if reason is None:
-        return level, None
-    # The accused office must not handle it: one level up, never the level the complaint sits at.
-    return LEVEL_UP.get(level, Jurisdiction.OBLAST), reason
+        return (Jurisdiction.MUNICIPALITY if place.district else Jurisdiction.DISTRICT), None
+    return above_the_accused(place.district is not None), reason
 
 
 def count_today(session: Session, kind: str, key: str, day: date) -> int:
@@ -127,6 +133,14 @@ def file_complaint(
     jurisdiction, reason = route(rules, category, text, place)
     pin = (pin or new_pin()) if anonymous else None
     language = language or (contact.language if contact else ctx.settings.default_language)
+    filed_at = now
+    if anonymous:
+        # Every time on an anonymous complaint is its day: an exact one would match the phone's other rows. Its
+        # deadlines count from the end of that day, so the coarser time never shortens them.
+        now = private.coarse_time(ctx, now)
+        deadline_base = now + timedelta(days=1)
+    else:
+        deadline_base = now
     for _ in range(10):
         reference = new_reference()
         complaint = Complaint(
@@ -145,9 +159,9 @@ def file_complaint(
             routed_reason=reason,
             created_at=now,
             updated_at=now,
-            first_answer_due=now + timedelta(days=category.first_answer_days),
-            resolution_due=now + timedelta(days=category.resolution_days),
-            due_at=now + timedelta(days=category.first_answer_days),
+            first_answer_due=deadline_base + timedelta(days=category.first_answer_days),
+            resolution_due=deadline_base + timedelta(days=category.resolution_days),
+            due_at=deadline_base + timedelta(days=category.first_answer_days),
             channel="voice" if recording else "sms",
             recording_sid=recording.sid if recording else None,
             recording_url=recording.url if recording else None,
@@ -176,7 +190,10 @@ def file_complaint(
     )
     if reason:
         record_event(session, complaint, "routed", Actor.SYSTEM, now, to=jurisdiction.value, reason=reason)
-    if contact is not None:
+    if contact is not None and anonymous:
+        # Its own bucket, keyed apart from the named one and with no row id: nothing lines it up with the phone.
+        private.bump(session, anonymous_rate_key(ctx, contact, ctx.local_day(filed_at)), ctx.local_day(filed_at))
+    elif contact is not None:
         add_rate_event(session, "complaint", complaint_rate_key(ctx, contact), ctx.local_day(now))
     return Filed(complaint, pin, category)
 
@@ -244,32 +261,50 @@ def look_up(
     """The complaint a STATUS may see: the phone's own named one, or an anonymous one with its PIN.
 
     Anything else is None, the same for a wrong check digit, someone else's complaint or a wrong PIN, so nothing
-    can be probed; every miss counts against the phone (and the reference, for PINs) for the day. A caller with a
-    hidden number (`contact` None) sees only anonymous complaints, by PIN, limited per reference."""
+    can be probed. A named look-up's misses count against the phone for the day. A PIN look-up counts only in
+    private counters (no row id, keys that match nothing named): per phone across references, and per phone and
+    reference, so a guesser locks out only themselves and the family's own phone with the right PIN always gets
+    in. A caller with a hidden number (`contact` None) is limited per reference."""
     day = ctx.local_day(now)
     failures_key = contact.phone_hash if contact else None
+    named_misses = count_today(session, "status_failure", failures_key, day) if failures_key else 0
+    if pin is not None:
+        return _look_up_by_pin(session, ctx, contact, reference, pin, day, named_misses)
+    if named_misses >= ctx.settings.max_status_failures_per_day:
+        raise Throttled
+    complaint = by_reference(session, reference) if is_valid_reference(reference) else None
+    if complaint is not None and not complaint.anonymous and contact is not None and complaint.contact_id == contact.id:
+        return complaint
+    if failures_key is not None:
+        add_rate_event(session, "status_failure", failures_key, day)
+    return None
+
+
+def _look_up_by_pin(
+    session: Session,
+    ctx: Context,
+    contact: Contact | None,
+    reference: str,
+    pin: str,
+    day: date,
+    named_misses: int,
+) -> Complaint | None:
+    who = contact.phone_hash if contact else "hidden number"
+    guesses = private.counter_key(ctx, "pin-guesses", who, day.isoformat())
+    on_reference = private.counter_key(ctx, "pin-reference", who, reference, day.isoformat())
+    limit = ctx.settings.max_pin_failures_per_day
     if (
-        failures_key is not None
-        and count_today(session, "status_failure", failures_key, day) >= ctx.settings.max_status_failures_per_day
+        named_misses + private.count(session, guesses, day) >= ctx.settings.max_status_failures_per_day
+        or private.count(session, on_reference, day) >= limit
     ):
         raise Throttled
-    complaint = None
-    if is_valid_reference(reference):
-        complaint = session.exec(select(Complaint).where(Complaint.reference == reference)).first()
-    allowed = False
-    if complaint is not None and complaint.anonymous and pin and complaint.pin_hash:
-        locked = count_today(session, "pin_failure", reference, day) >= ctx.settings.max_pin_failures_per_day
-        matches = hmac.compare_digest(complaint.pin_hash, pin_hash(ctx.settings.lookup_key, reference, pin))
-        allowed = matches and not locked
-        if not matches:
-            add_rate_event(session, "pin_failure", reference, day)
-    elif complaint is not None and not complaint.anonymous and contact is not None:
-        allowed = complaint.contact_id == contact.id
-    if not allowed:
-        if failures_key is not None:
-            add_rate_event(session, "status_failure", failures_key, day)
-        return None
-    return complaint
+    complaint = by_reference(session, reference) if is_valid_reference(reference) else None
+    if complaint is not None and complaint.anonymous and complaint.pin_hash:
+        if hmac.compare_digest(complaint.pin_hash, pin_hash(ctx.settings.lookup_key, reference, pin)):
+            return complaint
+    private.bump(session, guesses, day)
+    private.bump(session, on_reference, day)
+    return None
 
 
 def complaint_rate_key(ctx: Context, contact: Contact) -> str:
@@ -278,9 +313,17 @@ def complaint_rate_key(ctx: Context, contact: Contact) -> str:
     return ctx.vault.private_key("complaint-rate", contact.phone_hash)
 
 
+def anonymous_rate_key(ctx: Context, contact: Contact, day: date) -> str:
+    """The key a phone's anonymous complaints of a day are counted under: a new one each day, and never the named
+    key, so the counters link neither to the phone's named complaints nor to its anonymous ones of other days."""
+    return private.counter_key(ctx, "complaints", contact.phone_hash, day.isoformat())
+
+
 def complaints_today(session: Session, ctx: Context, contact: Contact, now: datetime) -> int:
-    """How many complaints this phone filed today (named and anonymous alike)."""
-    return count_today(session, "complaint", complaint_rate_key(ctx, contact), ctx.local_day(now))
+    """How many complaints this phone filed today (named and anonymous alike; read from both, written to one)."""
+    day = ctx.local_day(now)
+    named = count_today(session, "complaint", complaint_rate_key(ctx, contact), day)
+    return named + private.count(session, anonymous_rate_key(ctx, contact, day), day)
 
 
 def place_of(contact: Contact, gazetteer: Gazetteer | None = None) -> Place | None:
@@ -366,8 +409,9 @@ def correct_category(
     officer_id: int | None,
     now: datetime,
     rules: Rules | None = None,
-) -> None:
-    """An officer's correction of the guessed category, with an audit row."""
+) -> Category:
+    """An officer's correction of the guessed category, with an audit row. Returns the category: when it routes
+    above the municipality (a bribe), the caller moves the complaint up at once (casework.route_above_accused)."""
     rules = rules or get_rules()
     if category not in rules.categories:
         raise ValueError(f"unknown category {category}")
@@ -375,3 +419,4 @@ def correct_category(
     complaint.category, complaint.category_guessed, complaint.updated_at = category, False, now
     session.add(complaint)
     record_event(session, complaint, "category_changed", Actor.OFFICER, now, actor_id=officer_id, old=old, new=category)
+    return rules.categories[category]

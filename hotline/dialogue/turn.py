@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from hotline.context import Context
-from hotline.models import Contact
+from hotline.models import Contact, InboundMessage
 
 
 @dataclass
@@ -35,9 +35,23 @@ class Turn:
     contact: Contact
     now: datetime
     answer: Answer
-    message_id: int | None = None
-    # Set when the message belongs to an anonymous complaint: it is then stored with no phone and no body.
+    # The inbound message, stored only when a step needs its id (a named complaint's SMS, an alert's message) or
+    # at the end of a turn that was not private: an anonymous turn leaves no row in the message sequence.
+    message: InboundMessage | None = None
+    # Set when the message belongs to an anonymous complaint: nothing written in the turn may lead to the phone.
     private: bool = False
+    # Set when the contact was created by this turn (a new phone).
+    new_contact: bool = False
+
+    @property
+    def message_id(self) -> int | None:
+        """The stored message's id, storing it now if need be (never in an anonymous turn)."""
+        if self.message is None or self.private:
+            return None
+        if self.message.id is None:
+            self.session.add(self.message)
+            self.session.flush()
+        return self.message.id
 
     @property
     def day(self) -> date:

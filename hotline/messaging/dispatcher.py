@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -176,8 +176,12 @@ def _finish(message: OutboundMessage, status: OutboundStatus, now: datetime, **c
     for name, value in changes.items():
         setattr(message, name, value)
     if message.purpose == Purpose.PRIVATE_REPLY and status != OutboundStatus.PENDING:
-        # An anonymous complaint's answer is done with: its text (a reference, a PIN) and number go at once.
+        # An anonymous complaint's answer is done with: its text (a reference, a PIN) and number go at once, and
+        # its times become their day (an exact one would match the phone's other rows).
         message.body, message.recipient_encrypted = "", ""
+        day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        message.created_at = message.not_before = message.next_attempt_at = message.updated_at = day
+        message.sent_at = day if message.sent_at is not None else None
 
 
 @dataclass

@@ -238,7 +238,8 @@ def _apply(message: OutboundMessage, status: OutboundStatus, error_code: str | N
         message.status = status
         if error_code:
             message.last_error_code = error_code[:16]
-        message.updated_at = now
+        if message.purpose != Purpose.PRIVATE_REPLY:  # an anonymous answer's times stay its day
+            message.updated_at = now
 
 
 def record_delivery_status(

@@ -27,6 +27,8 @@ from hotline.models import (
     InboundMessage,
     OutboundMessage,
     OutboundStatus,
+    PrivateCounter,
+    PrivateTurn,
     RateEvent,
 )
 from hotline.voice.jobs import forget_recording
@@ -73,7 +75,7 @@ def enforce_retention(session: Session, ctx: Context, now: datetime) -> Retentio
         # The link goes first: a complaint whose text is removed must not stay linked to a phone either.
         identities=unlink_complainants(session, now - timedelta(days=settings.complainant_identity_days), now),
         texts=redact_complaints(session, now - timedelta(days=settings.complaint_text_days), now),
-        rate_events=forget_rate_events(session, ctx, now),
+        rate_events=forget_rate_events(session, ctx, now) + forget_private_traces(session, ctx, now),
         reports=forget_unmatched_reports(session, messages_before),
     )
 
@@ -213,6 +215,19 @@ def forget_rate_events(session: Session, ctx: Context, now: datetime, batch: int
         session.execute(delete(RateEvent).where(col(RateEvent.id).in_(ids)))
 
     return _in_batches(session, RateEvent, [col(RateEvent.day) < first_kept], apply, batch)
+
+
+def forget_private_traces(session: Session, ctx: Context, now: datetime) -> int:
+    """Drop the private counters and remembered anonymous turns of past days (no longer needed for a limit or a
+    transport's retry; some are keyed by a phone, and a holder of the secrets could test a number against them)."""
+    first_kept = ctx.local_day(now) - timedelta(days=RATE_EVENT_DAYS - 1)
+    with write_lock(session):
+        removed = 0
+        for table in (PrivateCounter, PrivateTurn):
+            result = session.execute(delete(table).where(col(table.day) < first_kept))
+            removed += int(getattr(result, "rowcount", 0) or 0)
+        session.commit()
+    return removed
 
 
 def forget_unmatched_reports(session: Session, before: datetime, batch: int = BATCH) -> int:

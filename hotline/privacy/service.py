@@ -31,7 +31,6 @@ from hotline.models import (
 from hotline.phones import mask_phone
 from hotline.privacy.jobs import add_events, detach_complaints
 from hotline.staff.audit import audit
-from hotline.voice.service import callback_rate_key
 
 
 @dataclass
@@ -75,8 +74,9 @@ def _count(session: Session, model: type[SQLModel], *conditions: Any) -> int:
 
 
 def _rate_keys(ctx: Context, contact: Contact) -> list[str]:
-    # Every key a daily limit counts this phone under: its hash (status look-ups) and the keyed ones.
-    return [contact.phone_hash, complaint_rate_key(ctx, contact), callback_rate_key(ctx, contact)]
+    # Every key a named daily limit counts this phone under: its hash (status look-ups) and the keyed one. The
+    # private counters (callbacks, anonymous acts) carry no row id and are dropped with their day by retention.
+    return [contact.phone_hash, complaint_rate_key(ctx, contact)]
 
 
 def _enrolment_ids(session: Session, contact_id: int) -> list[int]:

@@ -32,10 +32,12 @@ from hotline.voice.prompts import (
     Prompt,
 )
 from hotline.voice.service import (
+    ANONYMOUS_CHOICE,
     MAX_RECORDING_SECONDS,
     RecordedComplaint,
     RecordingReport,
     file_recording,
+    make_private,
     recording_report,
     request_callback,
 )
@@ -222,12 +224,18 @@ class Ivr(Menus):
         if digits not in ("1", "2"):
             return self.retry(self.present_identity, digits)
         anonymous = digits == "2"
-        self.choose("complaint:anonymous" if anonymous else "complaint:named")
+        if anonymous:
+            contact = self.contact  # loaded before the choice: from then on the call no longer touches it
+            self.choose(ANONYMOUS_CHOICE)
+            make_private(self.session, self.ctx, self.record, contact, self.now)
+            # Never the phone's remembered place: it would tie the complaint to the family.
+            return self.present_district(a=_flag(True))
+        self.choose("complaint:named")
         return self.where(anonymous)
 
     def where(self, anonymous: bool, before: Sequence[Prompt] = ()) -> VoiceResponse:
         """Ask the district, unless the family's municipality is already known (from an SMS complaint)."""
-        known = self.contact.municipality_code if self.contact is not None else None
+        known = self.contact.municipality_code if self.contact is not None and not anonymous else None
         if known:
             return self.present_record(a=_flag(anonymous), d=known, before=before)
         return self.present_district(a=_flag(anonymous), before=before)

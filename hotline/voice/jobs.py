@@ -77,10 +77,11 @@ def delete_recordings(session: Session, sender: VoiceSender, now: datetime, batc
             row.last_error = str(exc)[:255]
             row.due_at = now + _pause(row.attempts)
             report.failed += 1
-            log.warning("recording %s: Twilio did not delete it (%s); next try %s", row.recording_sid, exc, row.due_at)
+            # The deletion's row id, not the recording's: Twilio links a recording to its call, hence to the phone.
+            log.warning("recording deletion %s: Twilio did not delete it (%s); next try %s", row.id, exc, row.due_at)
         else:
             # Confirmed (a 404: deleted by hand, or by an attempt whose answer was lost): nothing left to do.
-            log.info("recording %s: %s at Twilio", row.recording_sid, "deleted" if deleted else "already gone")
+            log.info("recording deletion %s: %s at Twilio", row.id, "deleted" if deleted else "already gone")
             report.deleted += deleted
             report.already_gone += not deleted
             session.delete(row)

@@ -22,6 +22,7 @@ from hotline.voice.prompts import (
     Prompts,
 )
 from hotline.voice.service import (
+    ANONYMOUS_CHOICE,
     Caller,
     caller_contact,
     mark_choice,
@@ -65,7 +66,9 @@ class Menus:
     def contact(self) -> Contact | None:
         """The caller's contact, made on first use (None for a hidden number)."""
         if not self._contact_loaded:
-            self._contact = caller_contact(self.session, self.ctx, self.caller, self.now)
+            # Once the caller chose to stay anonymous, the call no longer touches (or makes) the phone's contact.
+            private_call = ANONYMOUS_CHOICE in self.record.menu_path
+            self._contact = None if private_call else caller_contact(self.session, self.ctx, self.caller, self.now)
             self._contact_loaded = True
         return self._contact
 

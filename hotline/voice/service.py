@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -15,7 +16,8 @@ from hotline.complaints import service as complaints
 from hotline.config import Settings
 from hotline.content import LANGUAGES
 from hotline.context import Context
-from hotline.dialogue.contacts import get_or_create_contact
+from hotline.dialogue import private
+from hotline.dialogue.contacts import forget_if_unused, get_or_create_contact
 from hotline.messaging.outbox import enqueue, quiet_hours_end
 from hotline.models import (
     CallDirection,
@@ -74,12 +76,26 @@ def call_record(session: Session, caller: Caller, now: datetime) -> VoiceCall:
     return record
 
 
+ANONYMOUS_CHOICE = "complaint:anonymous"
+
+
 def mark_choice(record: VoiceCall, seq: int | None, choice: str, now: datetime) -> None:
     """Add a menu choice to the call's path, once: a replayed request (same position) adds nothing."""
     if seq is not None and seq != len(record.menu_path):
         return
     record.menu_path = [*record.menu_path, choice]
-    record.updated_at = now
+    if ANONYMOUS_CHOICE not in record.menu_path:  # a private call's times stay its day (make_private)
+        record.updated_at = now
+
+
+def make_private(session: Session, ctx: Context, record: VoiceCall, contact: Contact | None, now: datetime) -> None:
+    """The caller chose an anonymous complaint: the call's times become its day (an exact time would match the
+    complaint to the phone's other rows), and a contact the call made for a new number is forgotten with its
+    language choice (its place in the contacts' sequence would date it next to the complaint)."""
+    record.started_at = record.updated_at = private.coarse_time(ctx, now)
+    session.add(record)
+    if contact is not None:
+        forget_if_unused(session, contact, keep_choices=False)
 
 
 def caller_contact(session: Session, ctx: Context, caller: Caller, now: datetime) -> Contact | None:
@@ -87,9 +103,10 @@ def caller_contact(session: Session, ctx: Context, caller: Caller, now: datetime
     return get_or_create_contact(session, ctx, caller.phone, now) if caller.phone else None
 
 
-def callback_rate_key(ctx: Context, contact: Contact) -> str:
-    """The key a phone's callbacks are counted under for the daily limit (keyed, like complaints', not the hash)."""
-    return ctx.vault.private_key("callback", contact.phone_hash)
+def callback_rate_key(ctx: Context, contact: Contact, day: date) -> str:
+    """The key a phone's callbacks of a day are counted under: a private counter (no row id), since a callback can
+    turn into an anonymous complaint and a row per callback would line up with it."""
+    return private.counter_key(ctx, "callbacks", contact.phone_hash, day.isoformat())
 
 
 def request_callback(session: Session, ctx: Context, caller: Caller, now: datetime) -> bool:
@@ -111,9 +128,9 @@ def request_callback(session: Session, ctx: Context, caller: Caller, now: dateti
     ).one()
     if waiting:
         return True
-    key = callback_rate_key(ctx, contact)
     day = ctx.local_day(now)
-    if complaints.count_today(session, "callback", key, day) >= ctx.settings.max_callbacks_per_day:
+    key = callback_rate_key(ctx, contact, day)
+    if private.count(session, key, day) >= ctx.settings.max_callbacks_per_day:
         return False
     settings = ctx.settings
     start = quiet_hours_end(now, ctx.tz, settings.quiet_hours_start, settings.quiet_hours_end)
@@ -129,7 +146,7 @@ def request_callback(session: Session, ctx: Context, caller: Caller, now: dateti
         expires_at=start + timedelta(hours=settings.callback_valid_hours),
         now=now,
     )
-    complaints.add_rate_event(session, "callback", key, day)
+    private.bump(session, key, day)
     log.info("missed call from %s: call back queued", log_phone(caller.phone))
     return True
 
@@ -199,7 +216,7 @@ def file_recording(session: Session, ctx: Context, report: RecordingReport, now:
     contact = session.get(Contact, report.contact_id) if report.contact_id else None
     if contact is None and not report.anonymous:
         # The named caller's contact is gone (erased meanwhile): keep the complaint, as an anonymous one.
-        log.warning("recording %s: the caller's contact no longer exists; filed as anonymous", report.sid)
+        log.warning("a recording's caller no longer exists (erased): filed as anonymous")
     anonymous = report.anonymous or contact is None
     pin = voice_pin(ctx.settings, report.sid) if anonymous else None
     try:
@@ -227,10 +244,11 @@ def file_recording(session: Session, ctx: Context, report: RecordingReport, now:
 def _forget_callback(session: Session, call_sid: str) -> None:
     # An anonymous complaint made in a call we placed: the outbox row of that call names the phone and its time
     # matches the complaint's. Unlink it, as an anonymous SMS is unlinked from its phone.
+    # Its key named the missed call (whose SID the operator links to the phone): a random one now.
     session.execute(
         update(OutboundMessage)
         .where(col(OutboundMessage.provider_sid) == call_sid)
-        .values(contact_id=None, recipient_encrypted="")
+        .values(contact_id=None, recipient_encrypted="", idempotency_key=f"callback:forgotten:{secrets.token_hex(16)}")
     )
 
 
@@ -242,6 +260,7 @@ def record_call_status(session: Session, call_sid: str, status: str, duration: i
     record.status = status[:16]
     if duration is not None:
         record.duration_seconds = duration
-    record.updated_at = now
+    if ANONYMOUS_CHOICE not in record.menu_path:
+        record.updated_at = now
     session.add(record)
     return True

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from hotline.complaints import jobs as complaint_jobs
 from hotline.complaints import service
 from hotline.config import Settings
 from hotline.context import Context
@@ -156,26 +157,29 @@ def test_repeated_wrong_guesses_are_slowed_down(session: Session, ctx: Context, 
 def test_anonymous_complaint_keeps_no_link_to_the_phone(session: Session, ctx: Context, engine: Engine) -> None:
     converse(session, ctx, "HELP")
     known_place(session)
-    ack = converse(session, ctx, "ANON akim Toktosunov took 3000 som")[0]
+    # The remembered place is not reused: it would tie the complaint to the family.
+    assert converse(session, ctx, "ANON akim Toktosunov took 3000 som")[0].startswith("Where did it happen?")
+    ack = converse(session, ctx, "0")[0]  # rather not say: the oblast handles it
     reference, pin = reference_in(ack), pin_in(ack)
     [complaint] = complaints(session)
     assert complaint.anonymous and complaint.contact_id is None and complaint.pin_hash
+    assert complaint.jurisdiction == Jurisdiction.OBLAST and complaint.municipality_code is None
     assert pin not in (complaint.pin_hash or "")
     contact = session.exec(select(Contact)).one()
-    # The SMS that carried it is kept (for Twilio retries) with no phone and no body.
-    messages = session.exec(select(InboundMessage).where(InboundMessage.keyword == "ANON")).all()
-    assert [(m.contact_id, m.body) for m in messages] == [(None, "")]
+    # The SMS that carried it left no message row at all (its place in the phone's sequence would date it).
+    assert session.exec(select(InboundMessage).where(InboundMessage.keyword == "ANON")).all() == []
     with engine.connect() as conn:
-        for table in ("complaint", "complaintevent", "rateevent", "complaintdraft", "conversation"):
+        for table in ("complaint", "complaintevent", "rateevent", "complaintdraft", "conversation", "private_counter"):
             rows = " ".join(repr(tuple(r)) for r in conn.execute(text(f"SELECT * FROM {table}")))
             assert contact.phone_hash not in rows, table
+    everything = dump(engine)
+    assert "Toktosunov" in everything  # the complaint text itself is kept for the officers
+    assert pin not in everything.replace(reference, "")
     linked = session.exec(select(InboundMessage).where(InboundMessage.contact_id == contact.id)).all()
     assert all(reference not in " ".join(m.replies) and "Toktosunov" not in m.body for m in linked)
-    assert "Toktosunov" in dump(engine)  # the complaint text itself is kept for the officers
     # STATUS with the PIN works from any phone, and leaves no trace linking that phone either.
     assert converse(session, ctx, f"STATUS {reference} {pin}", sender=OTHER)[0].startswith(f"Complaint {reference}")
-    status_sms = session.exec(select(InboundMessage).where(InboundMessage.keyword == "STATUS")).all()
-    assert [(m.contact_id, m.body) for m in status_sms] == [(None, "")]
+    assert session.exec(select(InboundMessage).where(InboundMessage.keyword == "STATUS")).all() == []
     # Without the PIN, or with a wrong one, it is "not found" like any other.
     assert converse(session, ctx, f"STATUS {reference}") == [render(ctx, "status/not_found", "en")]
     wrong = f"{(int(pin) + 1) % 10000:04d}"
@@ -191,26 +195,33 @@ def test_anonymous_through_the_dialogue_unlinks_every_sms(session: Session, ctx:
     assert complaint.district_code == "kadamjay-rayon" and complaint.municipality_code is None
     assert complaint.jurisdiction == Jurisdiction.OBLAST  # district-level place, accused: one level up
     assert pin_in(ack)
-    rows = session.exec(select(InboundMessage)).all()
-    assert [(m.contact_id, m.body) for m in rows] == [(None, "")] * 3
+    assert session.exec(select(InboundMessage)).all() == []
     assert session.exec(select(ComplaintDraft)).first() is None
-    # No append window for anonymous complaints: the next SMS is not joined to it.
-    assert converse(session, ctx, "more text") == [render(ctx, "menu", "ru")]
+    # A new phone whose only act was the anonymous complaint keeps no contact (its number would stay).
+    assert session.exec(select(Contact)).all() == []
+    # No append window for anonymous complaints: the next SMS is not joined to it (and, the contact forgotten, is
+    # answered in the default language).
+    assert converse(session, ctx, "more text") == [render(ctx, "menu", ctx.settings.default_language)]
 
 
-def test_pin_brute_force_locks_the_reference_for_the_day(session: Session, ctx: Context, settings: Settings) -> None:
-    converse(session, ctx, "HELP")
-    known_place(session)
-    ack = converse(session, ctx, "ANON not paid")[0]
+def test_pin_guesses_lock_out_the_guesser_not_the_family(session: Session, ctx: Context, settings: Settings) -> None:
+    converse(session, ctx, "ANON not paid")
+    ack = converse(session, ctx, "0")[0]
     reference, pin = reference_in(ack), pin_in(ack)
-    wrong = [f"{(int(pin) + i) % 10000:04d}" for i in range(1, settings.max_pin_failures_per_day + 1)]
-    for i, guess in enumerate(wrong):
-        converse(session, ctx, f"STATUS {reference} {guess}", sender=f"+99670000{i:04d}")
-    assert converse(session, ctx, f"STATUS {reference} {pin}", sender="+996555999999") == [
-        render(ctx, "status/not_found", "en")
-    ]
+    not_found, throttled = render(ctx, "status/not_found", "en"), render(ctx, "status/throttled", "en")
+    attacker = "+996700000001"
+    wrong = [f"{(int(pin) + i) % 10000:04d}" for i in range(1, 40)]
+    replies = [converse(session, ctx, f"STATUS {reference} {guess}", sender=attacker)[0] for guess in wrong]
+    tries = min(settings.max_pin_failures_per_day, settings.max_status_failures_per_day)
+    assert replies[:tries] == [not_found] * tries and set(replies[tries:]) == {throttled}
+    # Even the right PIN no longer answers the guesser today...
+    assert converse(session, ctx, f"STATUS {reference} {pin}", sender=attacker) == [throttled]
+    # ...while many guessing phones cannot lock the family out: its phone with the right PIN gets in.
+    for i in range(10):
+        converse(session, ctx, f"STATUS {reference} {wrong[i]}", sender=f"+99670000{i + 10:04d}")
+    assert converse(session, ctx, f"STATUS {reference} {pin}", sender=PHONE)[0].startswith(f"Complaint {reference}")
     later = utcnow() + timedelta(days=1)
-    reply = converse(session, ctx, f"STATUS {reference} {pin}", sender="+996555999999", now=later)[0]
+    reply = converse(session, ctx, f"STATUS {reference} {pin}", sender=attacker, now=later)[0]
     assert reply.startswith(f"Complaint {reference}")
 
 
@@ -220,6 +231,7 @@ def test_daily_complaint_limit(session: Session, ctx: Context, settings: Setting
     for i in range(settings.max_complaints_per_day):
         assert converse(session, ctx, f"COMPLAINT case {i}")[0].startswith("Complaint ")
     assert converse(session, ctx, "ANON case x") == [render(ctx, "complaints/limit", "en")]
+    assert converse(session, ctx, "COMPLAINT case z") == [render(ctx, "complaints/limit", "en")]
     assert len(complaints(session)) == settings.max_complaints_per_day
     assert converse(session, ctx, "COMPLAINT case y", now=utcnow() + timedelta(days=1))[0].startswith("Complaint ")
 
@@ -276,9 +288,29 @@ def test_same_message_sid_twice_makes_one_complaint(client: TestClient, settings
 def test_database_dump_shows_no_phone_number(
     client: TestClient, settings: Settings, engine: Engine, session: Session
 ) -> None:
-    for body in ("COMPLAINT akim took money", "1", "3", "ANON second one", "STATUS"):
+    for body in ("COMPLAINT akim took money", "1", "3", "ANON second one", "2", "0", "STATUS"):
         post_form(client, settings, sms_form(body, sender=PHONE))
     assert len(complaints(session)) == 2
     everything = dump(engine)
     assert "akim took money" in everything
     assert "555123456" not in everything
+
+
+def test_an_unfinished_anonymous_complaint_goes_with_its_dialogue(
+    session: Session, ctx: Context, settings: Settings
+) -> None:
+    start = utcnow()
+    converse(session, ctx, "HELP", now=start)  # a phone with a history keeps its contact
+    converse(session, ctx, "ANON the akim took money", now=start)
+    converse(session, ctx, "ANON the clerk wants a gift", sender=OTHER, now=start)
+    assert len(session.exec(select(ComplaintDraft)).all()) == 2
+    late = start + timedelta(minutes=settings.conversation_timeout_minutes + 1)
+    # Written to again after the timeout: the draft is gone (not "saved"), and this message is private too.
+    assert converse(session, ctx, "1", now=late) == [render(ctx, "expired", "en", flow="complaint")]
+    assert session.exec(select(InboundMessage).where(InboundMessage.body == "1")).all() == []
+    # Never written to again: the scheduled job forgets the draft, the dialogue and the new phone's contact.
+    assert complaint_jobs.forget_abandoned_anonymous(session, ctx, late) == 1
+    session.expire_all()
+    assert session.exec(select(ComplaintDraft)).all() == []
+    assert [c.phone_hash for c in session.exec(select(Contact))] == [ctx.vault.lookup_hash(PHONE)]
+    assert complaints(session) == []

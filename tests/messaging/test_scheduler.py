@@ -63,6 +63,7 @@ def test_every_periodic_job_is_registered(settings: Settings) -> None:
     assert {job.id for job in scheduler.get_jobs()} == {
         "dispatch_outbox",
         "escalate_overdue",
+        "forget_abandoned_anonymous",
         "plan_reminders",
         "purge_login_failures",
         "delete_recordings",

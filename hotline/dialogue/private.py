@@ -1,0 +1,88 @@
+"""What an anonymous turn may leave behind: times to the day, counters with no serial id, transport ids keyed, and
+replies with their numbers masked. Threat model and what each protects against: docs/PRIVACY.md."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from hotline.context import Context
+from hotline.models import PrivateCounter, PrivateTurn
+
+
+def coarse_time(ctx: Context, now: datetime) -> datetime:
+    """The start of `now`'s local day: the only time a row written in an anonymous turn carries. A day, not an hour:
+    a province's hotline hears from few phones in an hour, so an hour would narrow the phones that could have
+    written to a handful."""
+    return datetime.combine(ctx.local_day(now), time(0), ctx.tz)
+
+
+def counter_key(ctx: Context, purpose: str, *parts: str) -> str:
+    """A counter's key: keyed with the secret, and with a purpose no named rate limit uses."""
+    return ctx.vault.private_key(f"private:{purpose}", "\x00".join(parts))
+
+
+def count(session: Session, key: str, day: date) -> int:
+    """How many times a private counter was bumped on a day."""
+    row = session.get(PrivateCounter, key)
+    return row.count if row is not None and row.day == day else 0
+
+
+def bump(session: Session, key: str, day: date) -> None:
+    """Count one more anonymous act in a bucket (a row of another day starts over)."""
+    row = session.get(PrivateCounter, key)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(PrivateCounter(key=key, day=day, count=1))
+            return
+        except IntegrityError:  # the same bucket's first act on another connection
+            row = session.get(PrivateCounter, key, populate_existing=True)
+            assert row is not None
+    row.count = row.count + 1 if row.day == day else 1
+    row.day = day
+    session.add(row)
+
+
+def turn_key(ctx: Context, channel: str, transport_id: str) -> str:
+    """The keyed form of a transport's message id: the operator's own records link the raw id to the phone."""
+    return ctx.vault.private_key("private:turn", f"{channel}\x00{transport_id}")
+
+
+_NUMBER = re.compile(r"\d")
+
+
+def masked(text: str) -> str:
+    """A reply with every digit masked: the reference and PIN must not be readable in the database."""
+    return _NUMBER.sub("•", text)
+
+
+def remembered(session: Session, ctx: Context, channel: str, transport_id: str) -> PrivateTurn | None:
+    """The anonymous turn a transport's retry repeats, if it was one."""
+    return session.get(PrivateTurn, turn_key(ctx, channel, transport_id))
+
+
+def remember(
+    session: Session,
+    ctx: Context,
+    *,
+    channel: str,
+    transport_id: str,
+    now: datetime,
+    language: str,
+    keyword: str | None,
+    replies: list[str],
+) -> None:
+    """Keep what a retry of an anonymous turn needs: its masked replies under the keyed id, with the day."""
+    session.add(
+        PrivateTurn(
+            key=turn_key(ctx, channel, transport_id),
+            day=ctx.local_day(now),
+            language=language,
+            keyword=keyword,
+            replies=[masked(reply) for reply in replies],
+        )
+    )
