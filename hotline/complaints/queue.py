@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Iterator
@@ -18,7 +17,8 @@ from sqlmodel import Session, col, select
 from hotline.complaints.reference import is_valid_reference
 from hotline.models import Complaint, StaffUser, parse_int
 from hotline.staff.access import visible_clause
-from hotline.staff.audit import audit, safe_cell
+from hotline.staff.audit import audit
+from hotline.staff.csv_export import SafeWriter
 
 PER_PAGE = 50
 MAX_QUERY_CHARS = 200
@@ -181,7 +181,7 @@ def export_queue(session: Session, user: StaffUser, f: QueueFilter, now: datetim
     """The whole filtered queue as CSV, without any phone number (none is in the complaint table)."""
     dialect = session.get_bind().dialect.name
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)  # every cell defused, not only the family's text
     writer.writerow(CSV_COLUMNS)
 
     def when(moment: datetime | None) -> str:
@@ -206,7 +206,7 @@ def export_queue(session: Session, user: StaffUser, f: QueueFilter, now: datetim
                 when(c.first_answered_at),
                 when(c.decided_at),
                 "yes" if overdue else "no",
-                safe_cell(c.text),
+                c.text,
             ]
         )
         yield buffer.getvalue()

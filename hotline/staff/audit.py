@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,10 +9,17 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from hotline.models import AuditEntry, Complaint, StaffUser
+from hotline.staff.access import audit_visible_clause, staff_in_area, visible_clause
+from hotline.staff.csv_export import SafeWriter
+
+# How a reveal of a complainant's number is audited (complaints/casework.py); listed apart to the area's supervisors.
+REVEAL_ACTIONS = ("reveal",)
+LATEST_REVEALS = 20
 
 
 def audit(
@@ -56,18 +62,22 @@ class AuditRow:
     reference: str
 
 
-def _query(f: AuditFilter, tz: ZoneInfo) -> Any:
+def _query(viewer: StaffUser, f: AuditFilter, tz: ZoneInfo) -> Any:
+    # Only the viewer's area (access.audit_visible_clause); a complaint's reference only if the viewer may see the
+    # complaint (a row of an area's officer about a complaint since moved above them keeps its action, not its name).
+    reference = sa.case((visible_clause(viewer), col(Complaint.reference)), else_=sa.null())
     query = (
-        select(AuditEntry, StaffUser.username, Complaint.reference)
+        select(AuditEntry, StaffUser.username, reference)
         .outerjoin(StaffUser, col(StaffUser.id) == col(AuditEntry.user_id))
         .outerjoin(Complaint, col(Complaint.id) == col(AuditEntry.complaint_id))
+        .where(audit_visible_clause(viewer))
     )
     if f.user_id:
         query = query.where(AuditEntry.user_id == f.user_id)
     if f.action:
         query = query.where(AuditEntry.action == f.action)
     if f.reference:
-        query = query.where(Complaint.reference == f.reference.strip())
+        query = query.where(Complaint.reference == f.reference.strip(), visible_clause(viewer))
     if f.day_from:
         query = query.where(col(AuditEntry.at) >= datetime.combine(f.day_from, time(), tz))
     if f.day_to:
@@ -76,10 +86,10 @@ def _query(f: AuditFilter, tz: ZoneInfo) -> Any:
 
 
 def list_audit(
-    session: Session, f: AuditFilter, tz: ZoneInfo, *, page: int, per_page: int
+    session: Session, viewer: StaffUser, f: AuditFilter, tz: ZoneInfo, *, page: int, per_page: int
 ) -> tuple[list[AuditRow], int]:
-    """A page of audit rows, newest first, and how many match."""
-    query = _query(f, tz)
+    """A page of the viewer's area's audit rows, newest first, and how many match."""
+    query = _query(viewer, f, tz)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
         query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
@@ -89,17 +99,32 @@ def list_audit(
     return [AuditRow(entry, username or "", reference or "") for entry, username, reference in rows], int(total)
 
 
-def actions(session: Session) -> list[str]:
-    """Every action recorded so far (for the filter)."""
-    return list(session.exec(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+def latest_reveals(session: Session, viewer: StaffUser, tz: ZoneInfo) -> list[AuditRow]:
+    """The newest reveals of complainants' numbers in the viewer's area: who, which complaint, when, why."""
+    query = _query(viewer, AuditFilter(), tz).where(col(AuditEntry.action).in_(REVEAL_ACTIONS))
+    rows = session.exec(
+        query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(LATEST_REVEALS)
+    ).all()
+    return [AuditRow(entry, username or "", reference or "") for entry, username, reference in rows]
 
 
-def export_audit(session: Session, f: AuditFilter, tz: ZoneInfo) -> Iterator[str]:
-    """The filtered audit log as CSV lines (no phone number is ever in the details)."""
+def actions(session: Session, viewer: StaffUser) -> list[str]:
+    """Every action recorded so far in the viewer's area (for the filter)."""
+    query = select(AuditEntry.action).where(audit_visible_clause(viewer)).distinct().order_by(AuditEntry.action)
+    return list(session.exec(query))
+
+
+def area_staff(session: Session, viewer: StaffUser) -> list[StaffUser]:
+    """The accounts of the viewer's area (for the filter: another area's staff are not named)."""
+    return list(session.exec(select(StaffUser).where(staff_in_area(viewer)).order_by(StaffUser.username)))
+
+
+def export_audit(session: Session, viewer: StaffUser, f: AuditFilter, tz: ZoneInfo) -> Iterator[str]:
+    """The filtered audit log of the viewer's area as CSV lines (no phone number is ever in the details)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)  # every cell defused: usernames and details are typed by people
     writer.writerow(["at", "user", "action", "complaint", "details"])
-    query = _query(f, tz).order_by(col(AuditEntry.at), col(AuditEntry.id))
+    query = _query(viewer, f, tz).order_by(col(AuditEntry.at), col(AuditEntry.id))
     for entry, username, reference in session.exec(query).yield_per(500):
         details = "; ".join(f"{k}={v}" for k, v in sorted(entry.details.items()))
         writer.writerow(
@@ -108,7 +133,7 @@ def export_audit(session: Session, f: AuditFilter, tz: ZoneInfo) -> Iterator[str
                 username or "",
                 entry.action,
                 reference or "",
-                safe_cell(details),
+                details,
             ]
         )
         yield buffer.getvalue()
@@ -116,12 +141,7 @@ def export_audit(session: Session, f: AuditFilter, tz: ZoneInfo) -> Iterator[str
         buffer.truncate()
 
 
-def safe_cell(value: str) -> str:
-    """Defuse spreadsheet formulas: a cell starting with = + - @ would run in Excel (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def start_export(session: Session, user: StaffUser, f: AuditFilter, tz: ZoneInfo, now: datetime) -> Iterator[str]:
     """The CSV of the filtered audit log, the export itself audited first (the caller commits before streaming)."""
     audit(session, user, "export_audit", now)
-    return export_audit(session, f, tz)
+    return export_audit(session, user, f, tz)
