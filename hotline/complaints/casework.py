@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select, update
 
-from hotline.complaints.escalation import escalate
+from hotline.complaints.escalation import escalate, supervisors_of
 from hotline.complaints.service import (
     DECIDED_STATUSES,
     InvalidTransition,
+    above_the_accused,
     add_answer,
     change_status,
     correct_category,
@@ -28,12 +30,13 @@ from hotline.models import (
     ComplaintStatus,
     Contact,
     InboundMessage,
+    Jurisdiction,
     Notification,
     OutboundMessage,
     StaffUser,
 )
 from hotline.places import get_gazetteer
-from hotline.staff.access import Forbidden, can_see, is_supervisor
+from hotline.staff.access import RANK, Forbidden, can_see, is_supervisor, visible_clause
 from hotline.staff.audit import audit
 from hotline.staff.i18n import Explained
 
@@ -73,6 +76,8 @@ class ComplaintView:
     staff: list[StaffUser]  # who it may be assigned to
     canned: dict[str, str]
     names: dict[int, str]
+    districts: list[str]  # the districts whose municipalities the user may move it to
+    above_accused: Jurisdiction | None  # where "accuses municipal staff" would move it; None when it is there
 
 
 def open_complaint(session: Session, user: StaffUser, complaint_id: int, now: datetime, action: str) -> Complaint:
@@ -159,6 +164,8 @@ def complaint_view(session: Session, ctx: Context, user: StaffUser, complaint: C
         staff=staff,
         canned=canned_answers(ctx, complaint.language),
         names=names,
+        districts=movable_districts(user),
+        above_accused=None if _above_already(complaint) else above_the_accused(complaint.municipality_code is not None),
     )
 
 
@@ -185,20 +192,75 @@ def set_status(session: Session, user: StaffUser, complaint: Complaint, new: str
 
 
 def set_category(session: Session, user: StaffUser, complaint: Complaint, category: str, now: datetime) -> None:
-    """Correct the guessed category (recorded in the trail and the audit log)."""
+    """Correct the guessed category (recorded in the trail and the audit log); a bribe leaves the municipality."""
     old = complaint.category
     try:
-        correct_category(session, complaint, category, officer_id=user.id, now=now)
+        corrected = correct_category(session, complaint, category, officer_id=user.id, now=now)
     except ValueError as exc:
         raise Refused("category", category=category) from exc
-    audit(session, user, "category", now, complaint, old=old, new=category)
+    routed = corrected.route_to != Jurisdiction.MUNICIPALITY and route_above_accused(
+        session, user, complaint, f"category {category}", now
+    )
+    audit(session, user, "category", now, complaint, old=old, new=category, routed=routed)
+
+
+def mark_accuses_staff(session: Session, user: StaffUser, complaint: Complaint, now: datetime) -> None:
+    """An officer's finding that the complaint accuses municipal staff: it leaves the municipality at once."""
+    if not route_above_accused(session, user, complaint, "accuses municipal staff", now):
+        raise Refused("already_above")
+    audit(session, user, "accuses_staff", now, complaint, to=complaint.jurisdiction)
+
+
+def _above_already(complaint: Complaint) -> bool:
+    target = above_the_accused(complaint.municipality_code is not None)
+    return RANK[Jurisdiction(complaint.jurisdiction)] >= RANK[target]
+
+
+def route_above_accused(session: Session, user: StaffUser, complaint: Complaint, reason: str, now: datetime) -> bool:
+    """Move a complaint above the office it accuses, at once: a municipality's to the district, a town-district's
+    to the oblast (as routing does for a new complaint). Its assignee below that level loses it, the supervisors
+    who now see it are told. Never moves a complaint down; False when it is already there."""
+    if _above_already(complaint):
+        return False
+    old = Jurisdiction(complaint.jurisdiction)
+    target = above_the_accused(complaint.municipality_code is not None)
+    complaint.jurisdiction, complaint.routed_reason, complaint.updated_at = target, reason, now
+    session.add(complaint)
+    details = {"old": old.value, "to": target.value, "reason": reason}
+    record_event(session, complaint, "routed", Actor.OFFICER, now, actor_id=user.id, **details)
+    assignee = session.get(StaffUser, complaint.assignee_id) if complaint.assignee_id else None
+    if assignee is not None and not can_see(assignee, complaint):
+        complaint.assignee_id = None  # the accused level's officer must not keep working on it
+        record_event(session, complaint, "unassigned", Actor.SYSTEM, now, reason="routed")
+    details = {"reference": complaint.reference, "reason": reason, "to": target.value}
+    for supervisor in supervisors_of(session, complaint):
+        session.add(
+            Notification(
+                user_id=supervisor.id or 0, complaint_id=complaint.id, kind="routed", details=details, created_at=now
+            )
+        )
+    return True
+
+
+def movable_districts(user: StaffUser) -> list[str]:
+    """The districts whose municipalities a user may move a complaint to: only where the user's own supervisors
+    still see it. Municipal and district staff stay within their district; oblast staff choose in the oblast."""
+    gazetteer = get_gazetteer()
+    if user.level == Jurisdiction.OBLAST:
+        return [d.code for d in gazetteer.districts if d.oblast == user.area_code]
+    own = gazetteer.get(user.area_code)
+    return [own.district_code] if own is not None else []
 
 
 def set_municipality(session: Session, user: StaffUser, complaint: Complaint, code: str, now: datetime) -> None:
-    """Correct where the complaint happened (within the oblast); recorded."""
+    """Correct where the complaint happened, within the district the user's supervisors watch (the oblast for
+    oblast staff): nobody moves a complaint out of their own supervisors' sight. Recorded; the level never drops."""
     place = get_gazetteer().get(code)
     if place is None or place.district is None or place.oblast != complaint.oblast_code:
         raise Refused("municipality", code=code)
+    if place.district_code not in movable_districts(user):
+        audit(session, user, "denied", now, complaint, attempted="municipality", to=code)
+        raise Forbidden
     old = complaint.municipality_code
     complaint.municipality_code, complaint.district_code, complaint.updated_at = place.code, place.district_code, now
     session.add(complaint)
@@ -283,11 +345,16 @@ def escalate_now(session: Session, ctx: Context, user: StaffUser, complaint: Com
 
 
 def notifications_for(session: Session, user: StaffUser) -> list[Notification]:
-    """Unread notifications, newest first."""
+    """Unread notifications, newest first; none about a complaint the user no longer sees (routed above them)."""
+    about_visible = col(Notification.complaint_id).in_(select(col(Complaint.id)).where(visible_clause(user)))
     return list(
         session.exec(
             select(Notification)
-            .where(Notification.user_id == user.id, col(Notification.read_at).is_(None))
+            .where(
+                Notification.user_id == user.id,
+                col(Notification.read_at).is_(None),
+                sa.or_(col(Notification.complaint_id).is_(None), about_visible),
+            )
             .order_by(col(Notification.id).desc())
             .limit(20)
         )

@@ -1,4 +1,7 @@
-"""Complaint categories: a first guess from the words of the text, deadlines and routing rules (categories.toml)."""
+"""Complaint categories: a first guess from the words of the text, deadlines and routing rules (categories.toml).
+
+The guess leans to bribe: money or a gift named with any official, office or asking routes it as a bribe (one level
+above the municipality), because a false positive costs a level and a false negative exposes the family."""
 
 from __future__ import annotations
 
@@ -26,9 +29,98 @@ class Category:
     stems: tuple[str, ...]
 
 
-def _folded_words(text: str) -> str:
+# Kyrgyz typed in Turkish-style Latin letters (ö ü ñ ş ç ğ), folded like their Cyrillic counterparts.
+_LATIN_LETTERS = str.maketrans({"Ö": "O", "Ü": "U", "Ñ": "N", "Ş": "SH", "Ç": "CH", "Ğ": "G"})
+_WORDS = re.compile(r"[\w'’‘`ʻʼ$-]+")
+_NUMBER = re.compile(r"^(\$?)(\d+)(.*)$")
+
+
+def _tokens(text: str) -> list[str]:
+    return [fold(word).translate(_LATIN_LETTERS) for word in _WORDS.findall(text)]
+
+
+def _line(tokens: list[str]) -> str:
     # One space-separated line of folded words, with a space in front so stems match at a word start.
-    return " " + " ".join(fold(word) for word in re.findall(r"[\w'’ʻ-]+", text)) + " "
+    return " " + " ".join(tokens) + " "
+
+
+def _folded_words(text: str) -> str:
+    return _line(_tokens(text))
+
+
+def _stems(words: list[str]) -> tuple[str, ...]:
+    # A word ending in a space in the data must be matched whole.
+    return tuple(" " + fold(word) for word in words)
+
+
+@dataclass(frozen=True)
+class BribeSigns:
+    """The word lists of the conservative bribe guess ([bribe] in categories.toml)."""
+
+    category: str
+    words: tuple[str, ...]
+    money: tuple[str, ...]
+    not_money: tuple[str, ...]
+    currencies: tuple[str, ...]
+    min_bare_amount: int
+    year_words: tuple[str, ...]
+    year_before: tuple[str, ...]
+    officials: tuple[str, ...]
+    asking: tuple[str, ...]
+
+    @classmethod
+    def from_data(cls, raw: dict[str, Any]) -> BribeSigns:
+        """The lists as the data file gives them, folded."""
+        lists = ("words", "money", "not_money", "currencies", "year_words", "year_before", "officials", "asking")
+        return cls(
+            category=str(raw["category"]),
+            min_bare_amount=int(raw["min_bare_amount"]),
+            **{name: _stems(raw[name]) for name in lists},
+        )
+
+    def _starts(self, word: str, stems: tuple[str, ...]) -> bool:
+        return any((" " + word + " ").startswith(stem) for stem in stems)
+
+    def has_amount(self, tokens: list[str]) -> bool:
+        """A number with a currency ("1000 сом", "300с", "$50"), or a bare number large enough that is no year."""
+        for i, token in enumerate(tokens):
+            number = _NUMBER.match(token)
+            if number is None:
+                continue
+            dollar, digits, suffix = number.groups()
+            after = suffix or (tokens[i + 1] if i + 1 < len(tokens) else "")
+            if dollar or after.startswith("$") or self._starts(after, self.currencies):
+                return True
+            value = int(digits)
+            if digits.startswith("0") or len(digits) > 6 or value < self.min_bare_amount:
+                continue  # a phone number, a count of children or months
+            year = 1900 <= value <= 2099 and (
+                self._starts(after, self.year_words) or (i > 0 and self._starts(tokens[i - 1], self.year_before))
+            )
+            if not year:
+                return True
+        return False
+
+    def without_false_money(self, line: str) -> str:
+        """The folded line with the words that only look like money masked ("жөлөк пул" is the benefit)."""
+        for phrase in self.not_money:
+            line = line.replace(phrase, " ~")
+        return line
+
+    def names_money(self, tokens: list[str]) -> bool:
+        """Money, a gift, paying or an amount."""
+        line = self.without_false_money(_line(tokens))
+        return any(stem in line for stem in self.money) or self.has_amount(tokens)
+
+    def is_bribe(self, text: str) -> bool:
+        """A bribe word; or money or a gift together with an official, an office or asking, taking, giving."""
+        tokens = _tokens(text)
+        line = _line(tokens)
+        if any(stem in line for stem in self.words):
+            return True
+        if not self.names_money(tokens):
+            return False
+        return any(stem in line for stem in self.officials) or any(stem in line for stem in self.asking)
 
 
 class Rules:
@@ -46,7 +138,10 @@ class Rules:
             for code, raw in data["categories"].items()
         }
         self.default = data["default"]
-        self.staff_stems = tuple(" " + fold(word) for word in data["routing"]["staff_words"])
+        self.staff_stems = _stems(data["routing"]["staff_words"])
+        self.bribe = BribeSigns.from_data(data["bribe"])
+        if self.bribe.category not in self.categories:
+            raise ValueError(f"[bribe] category {self.bribe.category} is not a category")
 
     @classmethod
     def from_file(cls, path: Path = CATEGORIES_FILE) -> Rules:
@@ -54,8 +149,11 @@ class Rules:
         return cls(tomllib.loads(path.read_text(encoding="utf-8")))
 
     def guess(self, text: str) -> Category:
-        """The category whose words appear most in the text; the default when none do (officers correct it)."""
-        words = _folded_words(text)
+        """A bribe when the text looks like one at all; else the category whose words appear most in the text, or
+        the default when none do (officers correct it)."""
+        if self.bribe.is_bribe(text):
+            return self.categories[self.bribe.category]
+        words = self.bribe.without_false_money(_folded_words(text))
         scores = {code: sum(words.count(stem) for stem in cat.stems) for code, cat in self.categories.items()}
         best = max(scores, key=lambda code: scores[code])  # ties: the first listed, most serious first
         return self.categories[best if scores[best] else self.default]

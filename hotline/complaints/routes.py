@@ -16,8 +16,8 @@ from hotline.complaints.queue import QueueFilter, newer_than, queue_page, start_
 from hotline.content import TextTooLong
 from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
-from hotline.models import MAX_ID, ComplaintStatus, StaffUser, parse_int, utcnow
-from hotline.staff.access import CASEWORK_ROLES, Forbidden
+from hotline.models import MAX_ID, ComplaintStatus, Jurisdiction, StaffUser, parse_int, utcnow
+from hotline.staff.access import CASEWORK_ROLES, RANK, Forbidden, can_see
 from hotline.staff.i18n import translator
 from hotline.staff.web import CsrfChecked, RowId, Staff, back, flash, render
 
@@ -188,6 +188,22 @@ def post_status(
     )
 
 
+def _act_may_leave(
+    request: Request, session: Session, user: StaffUser, complaint: Any, action: Callable[[], None], done: str
+) -> RedirectResponse:
+    # A change that takes the complaint out of the user's sight (routed up, or to another municipality) leads back
+    # to the queue, saying so, rather than to a page that now answers 403.
+    response = _act(request, session, complaint.id, action, done)
+    if can_see(user, complaint):
+        return response
+    t = translator(user.ui_language)
+    if RANK[Jurisdiction(complaint.jurisdiction)] > RANK[Jurisdiction(user.level)]:
+        flash(request, "ok", t("done.routed_away", level=t(f"level.{complaint.jurisdiction}")))
+    else:
+        flash(request, "ok", t("done.moved_away"))
+    return back("/admin/queue")
+
+
 @router.post("/complaints/{complaint_id}/category", dependencies=[CsrfChecked])
 def post_category(
     request: Request,
@@ -196,14 +212,19 @@ def post_category(
     complaint_id: RowId,
     category: Annotated[str, Form(max_length=32)],
 ) -> RedirectResponse:
-    """Correct the category."""
+    """Correct the category (a bribe leaves the municipality at once)."""
     c = _complaint(session, user, complaint_id, "category")
-    return _act(
-        request,
-        session,
-        complaint_id,
-        lambda: casework.set_category(session, user, c, category, utcnow()),
-        "done.saved",
+    return _act_may_leave(
+        request, session, user, c, lambda: casework.set_category(session, user, c, category, utcnow()), "done.saved"
+    )
+
+
+@router.post("/complaints/{complaint_id}/accuses-staff", dependencies=[CsrfChecked])
+def post_accuses_staff(request: Request, session: SessionDep, user: Staff, complaint_id: RowId) -> RedirectResponse:
+    """Mark that the complaint accuses municipal staff: it moves above the municipality at once."""
+    c = _complaint(session, user, complaint_id, "accuses_staff")
+    return _act_may_leave(
+        request, session, user, c, lambda: casework.mark_accuses_staff(session, user, c, utcnow()), "done.routed"
     )
 
 
@@ -215,12 +236,13 @@ def post_municipality(
     complaint_id: RowId,
     municipality: Annotated[str, Form(max_length=32)],
 ) -> RedirectResponse:
-    """Correct the municipality."""
+    """Correct the municipality (within the district the user's supervisors watch)."""
     c = _complaint(session, user, complaint_id, "municipality")
-    return _act(
+    return _act_may_leave(
         request,
         session,
-        complaint_id,
+        user,
+        c,
         lambda: casework.set_municipality(session, user, c, municipality, utcnow()),
         "done.saved",
     )
