@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from hotline.content import LANGUAGES
 from hotline.context import Context
-from hotline.dialogue.contacts import find_contact, get_or_create_contact
-from hotline.models import Enrolment, EnrolmentKind, EnrolmentStatus, Household, StaffUser, Volunteer, parse_int
+from hotline.dialogue.contacts import get_or_create_contact
+from hotline.models import Enrolment, EnrolmentKind, Household, Volunteer, parse_int
 from hotline.phones import InvalidPhone, normalise_phone
 from hotline.places import get_gazetteer
 from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
@@ -25,7 +25,6 @@ from hotline.reminders.service import (
     enrol,
     household_of,
 )
-from hotline.staff.audit import audit
 from hotline.staff.i18n import Explained
 
 COLUMNS = ("phone", "kind", "date", "language", "municipality", "send_hour", "consent")
@@ -176,8 +175,13 @@ def write_rows(
     now: datetime,
     channel: str,
     progress: Callable[[int], None] | None = None,
+    in_area: Callable[[str | None], bool] | None = None,
 ) -> ImportResult:
-    """Write checked rows (the caller commits once: all or nothing); already enrolled ones are left as they are."""
+    """Write checked rows (the caller commits once: all or nothing); already enrolled ones are left as they are.
+
+    For staff, `in_area` says which municipalities are theirs: a number whose household lies elsewhere keeps that
+    household as it is (only the pregnancy or child is added, so the family gets its reminders) and is counted as a
+    new household and enrolment, so the answer says nothing about whether it was enrolled."""
     result = ImportResult(rows=len(rows))
     today = ctx.local_day(now)
     for done, row in enumerate(rows, start=1):
@@ -185,17 +189,20 @@ def write_rows(
         if contact.id is None:
             session.flush()
         existing = session.exec(select(Household).where(Household.contact_id == contact.id)).first()
+        elsewhere = existing is not None and in_area is not None and not in_area(existing.municipality_code)
         if existing is None:
             contact.language = row.language
             session.add(contact)
+        if existing is None or elsewhere:
             result.new_households += 1
         household = existing or household_of(session, contact, now, channel, row.municipality)
-        household.send_hour = row.send_hour
-        session.add(household)
+        if not elsewhere:
+            household.send_hour = row.send_hour
+            session.add(household)
         before = _count(session, household)
         dates = {"due_date": row.day} if row.kind == EnrolmentKind.PREGNANCY else {"birth_date": row.day}
         enrol(session, household, row.kind, now, today, **dates)
-        if _count(session, household) > before:
+        if elsewhere or _count(session, household) > before:
             result.new_enrolments += 1
         else:
             result.already_there += 1
@@ -229,67 +236,3 @@ def register_volunteer(
     session.add(volunteer)
     session.flush()
     return volunteer
-
-
-STAFF_ACTIONS = {
-    "loss": EnrolmentStatus.LOSS,
-    "pause": EnrolmentStatus.PAUSED,
-    "resume": EnrolmentStatus.ACTIVE,
-    "stop": EnrolmentStatus.STOPPED,
-}
-
-
-def household_by_phone(session: Session, ctx: Context, phone: str) -> tuple[Household | None, list[Enrolment]]:
-    """The household of a number a staff member typed, with its enrolments (for the staff actions)."""
-    try:
-        normalised = normalise_phone(phone)
-    except InvalidPhone:
-        return None, []
-    contact = find_contact(session, ctx, normalised)
-    household = session.exec(select(Household).where(Household.contact_id == contact.id)).first() if contact else None
-    if household is None:
-        return None, []
-    enrolments = session.exec(
-        select(Enrolment).where(Enrolment.household_id == household.id).order_by(col(Enrolment.id))
-    )
-    return household, list(enrolments)
-
-
-def staff_action(session: Session, enrolment: Enrolment, action: str, now: datetime) -> None:
-    """A staff member records a loss, pauses, resumes or stops one enrolment (a loss only ends a pregnancy)."""
-    status = STAFF_ACTIONS.get(action)
-    if status is None:
-        raise StaffRequestError("action", action=action)
-    if status == EnrolmentStatus.LOSS and enrolment.kind != EnrolmentKind.PREGNANCY:
-        raise StaffRequestError("loss_child")
-    enrolment.status, enrolment.updated_at = status, now
-    session.add(enrolment)
-
-
-# What staff do on the enrolment pages, each with its audit row (the caller commits).
-
-
-def import_by_staff(
-    session: Session, ctx: Context, user: StaffUser, rows: list[Row], now: datetime, channel: str
-) -> ImportResult:
-    """Write checked rows for a staff member (the upload or the one-household form), audited."""
-    result = write_rows(session, ctx, rows, now, channel)
-    audit(
-        session, user, "enrolment_import", now, rows=result.rows, channel=channel, new_enrolments=result.new_enrolments
-    )
-    return result
-
-
-def look_up_household(
-    session: Session, ctx: Context, user: StaffUser, phone: str, now: datetime
-) -> tuple[Household | None, list[Enrolment]]:
-    """A household found by a number a staff member typed, audited (whether or not it was found)."""
-    found = household_by_phone(session, ctx, phone)
-    audit(session, user, "household_lookup", now, found=found[0] is not None)
-    return found
-
-
-def act_on_enrolment(session: Session, user: StaffUser, enrolment: Enrolment, action: str, now: datetime) -> None:
-    """A staff action on one enrolment (StaffRequestError if it cannot be done), audited."""
-    staff_action(session, enrolment, action, now)
-    audit(session, user, f"enrolment_{action}", now, enrolment_id=enrolment.id)

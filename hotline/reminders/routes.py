@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
-from hotline.models import Enrolment, Role, StaffUser, utcnow
-from hotline.reminders import alerts, importer
+from hotline.models import Jurisdiction, Role, StaffUser, utcnow
+from hotline.reminders import alerts, households, importer
 from hotline.staff.i18n import translator
 from hotline.staff.web import CsrfChecked, HealthStaff, RowId, back, flash, render, role
 
@@ -50,10 +50,30 @@ def health_handled(request: Request, session: SessionDep, user: HealthStaff, ale
 Enroller = Annotated[StaffUser, Depends(role(Role.HEALTH, Role.SUPERVISOR))]
 
 
+def _enrol_page(
+    request: Request,
+    user: StaffUser,
+    result: importer.ImportResult | None = None,
+    errors: list[importer.Problem] | None = None,
+) -> HTMLResponse:
+    # The form offers only the municipalities of the user's area; a municipal worker's is chosen already.
+    return render(
+        request,
+        "enrol.html",
+        user,
+        status_code=422 if errors else 200,
+        result=result,
+        errors=errors or [],
+        columns=importer.COLUMNS,
+        places=households.enrol_places(user),
+        place_optional=user.level == Jurisdiction.OBLAST,
+    )
+
+
 @router.get("/enrol", response_class=HTMLResponse)
 def enrol_page(request: Request, user: Enroller) -> HTMLResponse:
-    """Enrol one household, or import a CSV file."""
-    return render(request, "enrol.html", user, result=None, errors=[], columns=importer.COLUMNS)
+    """Enrol one household of the user's area, or import a CSV file of them."""
+    return _enrol_page(request, user)
 
 
 def _import(
@@ -61,14 +81,12 @@ def _import(
 ) -> HTMLResponse:
     now = utcnow()
     try:
-        rows = importer.check_all(raw, ctx.local_day(now))
+        rows = households.rows_for_area(user, importer.check_all(raw, ctx.local_day(now)))
     except importer.ImportRejected as rejected:
-        return render(
-            request, "enrol.html", user, status_code=422, result=None, errors=rejected.errors, columns=importer.COLUMNS
-        )
-    result = importer.import_by_staff(session, ctx, user, rows, now, channel)
+        return _enrol_page(request, user, errors=rejected.errors)
+    result = households.import_by_staff(session, ctx, user, rows, now, channel)
     session.commit()
-    return render(request, "enrol.html", user, result=result, errors=[], columns=importer.COLUMNS)
+    return _enrol_page(request, user, result=result)
 
 
 @router.get("/households", response_class=HTMLResponse)
@@ -79,8 +97,8 @@ def household_page(
     user: Enroller,
     phone: Annotated[str, Query(max_length=32)] = "",
 ) -> HTMLResponse:
-    """Find a household by its number, to record a loss, pause, resume or stop (audited)."""
-    household, enrolments = importer.look_up_household(session, ctx, user, phone, utcnow()) if phone else (None, [])
+    """Find a household of the user's area by its number, to record a loss, pause, resume or stop (audited)."""
+    household, enrolments = households.look_up_household(session, ctx, user, phone, utcnow()) if phone else (None, [])
     session.commit()
     return render(
         request,
@@ -89,7 +107,7 @@ def household_page(
         phone=phone,
         household=household,
         enrolments=enrolments,
-        actions=list(importer.STAFF_ACTIONS),
+        actions=list(households.STAFF_ACTIONS),
     )
 
 
@@ -102,12 +120,14 @@ def enrolment_action(
     action: Annotated[str, Form(max_length=16)],
     phone: Annotated[str, Form(max_length=32)] = "",
 ) -> RedirectResponse:
-    """A staff action on one enrolment (e.g. a loss reported at the health post: messages stop at once)."""
-    enrolment = session.get(Enrolment, enrolment_id)
+    """A staff action on one enrolment of the user's area (e.g. a loss reported at the health post: messages stop at
+    once); another area's enrolment answers as one that does not exist."""
+    enrolment = households.enrolment_in_area(session, user, enrolment_id, action, utcnow())
     if enrolment is None:
+        session.commit()  # an attempt on another area's enrolment keeps its audit row
         raise HTTPException(404, "No such enrolment")
     try:
-        importer.act_on_enrolment(session, user, enrolment, action, utcnow())
+        households.act_on_enrolment(session, user, enrolment, action, utcnow())
     except importer.StaffRequestError as exc:
         session.rollback()
         flash(request, "error", exc.text(user.ui_language))
@@ -155,7 +175,5 @@ async def enrol_import(request: Request, session: SessionDep, ctx: ContextDep, u
     try:
         raw = importer.read_csv(data)
     except importer.ImportRejected as rejected:
-        return render(
-            request, "enrol.html", user, status_code=422, result=None, errors=rejected.errors, columns=importer.COLUMNS
-        )
+        return _enrol_page(request, user, errors=rejected.errors)
     return await run_in_threadpool(_import, request, session, ctx, user, raw, "import")

@@ -15,9 +15,10 @@ Web = Callable[[], TestClient]
 
 
 def test_upload_page_and_form(web: Web, staff: dict[str, StaffUser], session: Session) -> None:
-    make_staff(session, "dara.health", Role.HEALTH, Jurisdiction.MUNICIPALITY, "dara")
+    # The file names households of two municipalities: an oblast health worker's area holds both.
+    make_staff(session, "oblast.health", Role.HEALTH, Jurisdiction.OBLAST, "batken")
     client = web()
-    log_in(client, "dara.health")
+    log_in(client, "oblast.health")
     token = csrf_from(client.get("/admin/enrol").text)
     bad = client.post(
         "/admin/enrol/import", data={"csrf_token": token}, files={"file": ("x.csv", b"phone,kind\n1,2\n", "text/csv")}
@@ -50,9 +51,10 @@ def test_upload_page_and_form(web: Web, staff: dict[str, StaffUser], session: Se
 
 
 def test_staff_record_a_loss_and_messages_stop_at_once(web: Web, staff: dict[str, StaffUser], session: Session) -> None:
-    make_staff(session, "dara.health", Role.HEALTH, Jurisdiction.MUNICIPALITY, "dara")
+    # The file names households of two municipalities: an oblast health worker's area holds both.
+    make_staff(session, "oblast.health", Role.HEALTH, Jurisdiction.OBLAST, "batken")
     client = web()
-    log_in(client, "dara.health")
+    log_in(client, "oblast.health")
     token = csrf_from(client.get("/admin/enrol").text)
     client.post("/admin/enrol/import", data={"csrf_token": token}, files={"file": ("x.csv", GOOD.encode(), "text/csv")})
     page = client.get("/admin/households?phone=0555 000 111").text
@@ -73,7 +75,7 @@ def test_staff_record_a_loss_and_messages_stop_at_once(web: Web, staff: dict[str
         data={"csrf_token": token, "action": "loss", "phone": "0555 123 456"},
     )
     assert "a loss ends a pregnancy enrolment" in refused.text
-    assert "No household is enrolled" in client.get("/admin/households?phone=0555 999 999").text
+    assert "No household of your area is enrolled" in client.get("/admin/households?phone=0555 999 999").text
     assert session.exec(select(AuditEntry).where(AuditEntry.action == "enrolment_loss")).one()
 
 
