@@ -1,7 +1,8 @@
-"""`hotline user`: staff accounts of the admin page."""
+"""`hotline user`: staff accounts of the admin page, from the server (the first admin; an operator's tool)."""
 
 from __future__ import annotations
 
+import getpass
 import sys
 from typing import Annotated
 
@@ -14,9 +15,11 @@ from hotline.models import (
     Jurisdiction,
     Role,
     StaffUser,
+    utcnow,
 )
 from hotline.places import get_gazetteer
-from hotline.staff import auth
+from hotline.staff import accounts, auth
+from hotline.staff.audit import audit
 
 user_app = typer.Typer(help="Staff accounts of the admin page.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -34,7 +37,10 @@ def user_create(
     language: Annotated[str, typer.Option(help="Interface language: ru, en or ky.")] = "ru",
     password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input (scripts).")] = False,
 ) -> None:
-    """Create a staff account (the first admin too). The password is asked for, never given on the command line."""
+    """Create a staff account (the first admin too). The password is asked for, never given on the command line.
+
+    Whoever runs this holds the server, so no second person approves; it is audited as made on the server (with
+    the system user's name), and a supervisor or admin made this way is told to the area's supervisors."""
     settings = load_settings()
     area = area or settings.default_oblast
     if level is None:
@@ -51,8 +57,10 @@ def user_create(
     migrate(settings.database_url)
     try:
         with session_scope(get_engine(settings.database_url)) as session:
-            user = auth.create_user(
+            user = accounts.create_on_server(
                 session,
+                utcnow(),
+                _os_user(),
                 username=username,
                 password=password,
                 role=role,
@@ -61,7 +69,6 @@ def user_create(
                 display_name=name,
                 ui_language=language,
             )
-            session.flush()
             typer.echo(f"created {user.role} {user.username} ({user.level} {user.area_code})")
     except auth.AccountError as exc:
         typer.secho(f"Not created: {exc}", fg="red", err=True)
@@ -76,3 +83,21 @@ def user_list() -> None:
         for user in session.exec(select(StaffUser).order_by(StaffUser.username)):
             state = "active" if user.active else "inactive"
             typer.echo(f"{user.username:<20} {user.role:<11} {user.level:<13} {user.area_code:<16} {state}")
+
+
+@user_app.command("unlock")
+def user_unlock(username: Annotated[str, typer.Argument(help="The login name whose failed logins to forget.")]) -> None:
+    """Unlock a login locked by failed attempts (when no admin or supervisor of its area can), audited."""
+    settings = load_settings()
+    with session_scope(get_engine(settings.database_url)) as session:
+        forgotten = auth.unlock_login(session, settings.secret_key, username)
+        audit(session, None, "login_unlocked", utcnow(), via="cli", os_user=_os_user(), username=username.lower())
+    typer.echo(f"unlocked {username} ({forgotten} failed logins forgotten)")
+
+
+def _os_user() -> str:
+    # Who ran the command on the server, for the audit log (the environment may not name one in a container).
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi import Path as UrlPath
+from fastapi.dependencies.models import Dependant
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from hotline.context import Context
-from hotline.db import SessionDep
+from hotline.db import SessionDep, write_lock
 from hotline.models import MAX_ID, Role, StaffUser, utcnow
 from hotline.places import get_gazetteer
 from hotline.staff import auth
@@ -46,17 +47,39 @@ def session_data(request: Request) -> dict[str, Any]:
     return data
 
 
+class PasswordChangeRequired(Exception):
+    """Someone else chose the account's password: every page but the password page sends its owner there."""
+
+
+PASSWORD_PAGE = "/admin/password"
+# What an account that must change its password may still reach (its language, logging out).
+_BEFORE_PASSWORD_CHANGE = frozenset({PASSWORD_PAGE, "/admin/language", "/admin/sessions/end"})
+
+
 def current_user(request: Request, session: SessionDep) -> StaffUser:
-    """The logged-in staff member; LoginRequired otherwise (marking an expired session as such)."""
+    """The logged-in staff member; LoginRequired otherwise (marking an expired session as such), and
+    PasswordChangeRequired on any other page while an admin-set password is unchanged."""
     user = auth.session_user(session, session_data(request), utcnow())
     if user is None:
         had_cookie = "hotline_session" in request.cookies
         session_data(request).clear()
         raise LoginRequired(expired=had_cookie)
+    if session.dirty:  # the server session's last_seen_at (the idle limit counts from it), once a minute at most
+        with write_lock(session):
+            session.commit()
+        session.refresh(user)
+    if user.must_change_password and request.url.path not in _BEFORE_PASSWORD_CHANGE:
+        raise PasswordChangeRequired
     # Detached: commits in the handler must not expire it before the page (or an error page) is drawn.
     session.expunge(user)
     request.state.user = user
     return user
+
+
+# Every staff page declares who may open it in one place: a role dependency in its signature (Staff, Supervisor,
+# Admin, HealthStaff, Anyone or role(...)). Each such dependency is registered here with the roles it lets through,
+# so access_rule() can read any route's rule and tests/admin/test_route_rules.py can refuse a route without one.
+ACCESS_RULES: list[tuple[Callable[..., StaffUser], frozenset[Role]]] = [(current_user, frozenset(Role))]
 
 
 def role(*roles: Role) -> Callable[..., StaffUser]:
@@ -67,7 +90,23 @@ def role(*roles: Role) -> Callable[..., StaffUser]:
             raise PageForbidden
         return user
 
+    ACCESS_RULES.append((check, frozenset(roles)))
     return check
+
+
+def access_rule(route: object) -> frozenset[Role] | None:
+    """The roles a route lets in (an APIRoute, or FastAPI's context of a route in an included router), read from its
+    role dependencies (all must pass); None if it declares none."""
+    dependant = getattr(route, "dependant", None)
+    if not isinstance(dependant, Dependant):
+        return None
+    found: list[frozenset[Role]] = []
+    pending = list(dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        pending.extend(dependency.dependencies)
+        found.extend(roles for call, roles in ACCESS_RULES if dependency.call is call)
+    return frozenset.intersection(*found) if found else None
 
 
 class FormRefused(HTTPException):
@@ -196,7 +235,11 @@ def install(
             return error_page(request, 422, f"Invalid or missing: {fields}")
         return await request_validation_exception_handler(request, exc)
 
+    async def password_change(request: Request, exc: Exception) -> Response:
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
+
     app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(PasswordChangeRequired, password_change)
     app.add_exception_handler(PageForbidden, forbidden)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -25,6 +25,7 @@ def test_every_admin_page_sends_anonymous_users_to_login(web: Web, staff: dict[s
         "/admin/audit",
         "/admin/dashboard",
         "/admin/users",
+        "/admin/password",
         "/admin/queue.csv",
         "/admin/audit.csv",
         "/admin/content",
