@@ -14,7 +14,7 @@ from hotline.complaints import flows as complaint_flows
 from hotline.context import Context
 from hotline.db import commit_with_retry
 from hotline.dialogue import language, private
-from hotline.dialogue.contacts import find_contact, forget_if_unused, get_or_create_contact
+from hotline.dialogue.contacts import forget_if_unused, get_or_create_contact
 from hotline.dialogue.inbound import Handled, Inbound
 from hotline.dialogue.turn import Answer, Turn
 from hotline.keywords import Match
@@ -85,7 +85,6 @@ def _process(session: Session, ctx: Context, inbound: Inbound) -> Handled:
         message.unparsed_sender_encrypted = ctx.vault.encrypt(inbound.sender)
         session.add(message)
         return Handled([], message.language)
-    new_contact = find_contact(session, ctx, phone) is None
     contact = get_or_create_contact(session, ctx, phone, now)
     kept = contact.last_channel, contact.updated_at
     if contact.last_channel != inbound.channel:
@@ -93,7 +92,7 @@ def _process(session: Session, ctx: Context, inbound: Inbound) -> Handled:
         contact.last_channel = inbound.channel
         session.add(contact)
     message.contact_id = contact.id
-    turn = respond(session, ctx, contact, body, now, message, new_contact)
+    turn = respond(session, ctx, contact, body, now, message)
     answer = turn.answer
     replies = [ctx.texts.render(name, answer.language, **context).text for name, context in answer.texts]
     if turn.private:
@@ -158,17 +157,17 @@ def respond(
     body: str,
     now: datetime,
     message: InboundMessage | None = None,
-    new_contact: bool = False,
 ) -> Turn:
     """Decide the answer: a keyword interrupts any dialogue; otherwise the dialogue continues, or the menu."""
     match = ctx.matcher.match(body)
     if _opted_out(contact, match):
-        return Turn(
-            session, ctx, contact, now, Answer(contact.language, match.keyword), message, new_contact=new_contact
-        )  # stored, silent
+        silent = Turn(session, ctx, contact, now, Answer(contact.language, match.keyword), message)  # not answered
+        # Stored, unless it is an anonymous complaint's text: that is never kept beside the phone.
+        silent.private = match.keyword == "ANON" or ctx.matcher.match(match.rest).keyword == "ANON"
+        return silent
     conversation = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).first()
     if match.keyword is None:
-        turn = Turn(session, ctx, contact, now, Answer(contact.language), message, new_contact=new_contact)
+        turn = Turn(session, ctx, contact, now, Answer(contact.language), message)
         in_complaint = conversation is not None and conversation.flow == "complaint" and conversation.expires_at > now
         if not in_complaint and has_symptom(body):
             # A danger sign comes before any menu or dialogue (a complaint's text is never taken for one).
@@ -189,7 +188,7 @@ def respond(
         contact.language = language
         contact.updated_at = private.coarse_time(ctx, now)  # to the day, as every contact time
         session.add(contact)
-    turn = Turn(session, ctx, contact, now, Answer(language, match.keyword), message, new_contact=new_contact)
+    turn = Turn(session, ctx, contact, now, Answer(language, match.keyword), message)
     on_keyword(turn, match)
     return turn
 

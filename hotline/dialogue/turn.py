@@ -40,8 +40,6 @@ class Turn:
     message: InboundMessage | None = None
     # Set when the message belongs to an anonymous complaint: nothing written in the turn may lead to the phone.
     private: bool = False
-    # Set when the contact was created by this turn (a new phone).
-    new_contact: bool = False
 
     @property
     def message_id(self) -> int | None:

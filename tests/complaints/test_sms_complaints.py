@@ -314,3 +314,25 @@ def test_an_unfinished_anonymous_complaint_goes_with_its_dialogue(
     assert session.exec(select(ComplaintDraft)).all() == []
     assert [c.phone_hash for c in session.exec(select(Contact))] == [ctx.vault.lookup_hash(PHONE)]
     assert complaints(session) == []
+
+
+def test_an_anonymous_complaint_after_stop_is_not_kept_beside_the_phone(session: Session, ctx: Context) -> None:
+    converse(session, ctx, "STOP")
+    assert converse(session, ctx, "ANON the akim Toktosunov took money") == []  # after STOP: no answer
+    assert converse(session, ctx, "COMPLAINT ANON the clerk Asanov wants a gift") == []
+    bodies = [m.body for m in session.exec(select(InboundMessage))]
+    assert not any("Toktosunov" in body or "Asanov" in body for body in bodies), bodies
+
+
+def test_a_retried_anonymous_turn_files_once_and_gets_its_reply_masked(
+    client: TestClient, settings: Settings, session: Session
+) -> None:
+    post_form(client, settings, sms_form("ANON they took 500 som"))
+    form = sms_form("0", sid=new_sid())
+    first, second = post_form(client, settings, form), post_form(client, settings, form)
+    reference = complaints(session)[0].reference
+    assert reference in first.text and "PIN" in first.text
+    # The retry (Twilio repeats a request it got no answer to) gets the same text, its numbers masked: the database
+    # keeps no reference or PIN beside the transport's id.
+    assert reference not in second.text and "••••••••" in second.text
+    assert len(complaints(session)) == 1
