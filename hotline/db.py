@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -9,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
@@ -101,6 +103,16 @@ def write_lock(session: Session) -> AbstractContextManager[object]:
     if engine.dialect.name != "sqlite":
         return nullcontext()
     return _SQLITE_WRITE_LOCKS.setdefault(str(engine.url), threading.Lock())
+
+
+def serialize(session: Session, key: str) -> None:
+    """Hold a lock on `key` until the transaction ends, so requests about the same thing (one phone's messages, a
+    transport's repeat of one) run one after the other. PostgreSQL: a transaction-level advisory lock; SQLite
+    already runs one writer at a time (write_lock)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+    session.execute(sa.text("SELECT pg_advisory_xact_lock(:number)"), {"number": number})
 
 
 def commit_with_retry(session: Session, work: Callable[[], T]) -> T:

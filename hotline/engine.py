@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from hotline.benefits import flows as benefit_flows
 from hotline.complaints import flows as complaint_flows
 from hotline.context import Context
-from hotline.db import commit_with_retry
+from hotline.db import commit_with_retry, serialize
 from hotline.dialogue import language, private
 from hotline.dialogue.contacts import forget_if_unused, get_or_create_contact
 from hotline.dialogue.inbound import Handled, Inbound
@@ -43,9 +43,10 @@ def _stored(session: Session, ctx: Context, message: Inbound) -> Handled | None:
     if row is not None:
         replies, language, keyword, contact_id = row
         return Handled(list(replies), language, keyword, contact_id)
-    turn = private.remembered(session, ctx, message.channel, message.message_id)
-    if turn is not None:  # a retry of an anonymous turn: its replies as kept, numbers masked
-        return Handled(list(turn.replies), turn.language, turn.keyword, None, private=True)
+    repeated = private.remembered(session, ctx, message.channel, message.message_id)
+    if repeated is not None:  # a retry of an anonymous turn: the same replies, unsealed with the transport's id
+        turn, texts = repeated
+        return Handled(texts, turn.language, turn.keyword, None, private=True)
     return None
 
 
@@ -54,6 +55,9 @@ def handle(session: Session, ctx: Context, message: Inbound) -> Handled:
     gets the first answer and stores nothing new."""
 
     def once() -> Handled:
+        # One phone's messages, a transport's repeats included, one at a time: an anonymous turn stores its message
+        # only at its end (and may forget a new phone's contact), so nothing earlier would make a repeat wait.
+        serialize(session, f"inbound:{message.sender}")
         return _stored(session, ctx, message) or _process(session, ctx, message)
 
     return commit_with_retry(session, once)

@@ -341,8 +341,8 @@ class PrivateCounter(SQLModel, table=True):
 
 class PrivateTurn(SQLModel, table=True):
     """A message of an anonymous complaint, remembered only so that a transport's retry gets the same answer: the
-    transport's id keyed (it names the phone at the operator), the day, and the replies with every number masked.
-    No serial id: an anonymous turn leaves no row in the sequence of a phone's messages (InboundMessage)."""
+    transport's id keyed (it names the phone at the operator), the day, and the replies sealed with a key made from
+    the raw id. No serial id: an anonymous turn leaves no row in the sequence of a phone's messages (InboundMessage)."""
 
     __tablename__ = "private_turn"
 

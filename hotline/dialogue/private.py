@@ -1,11 +1,13 @@
 """What an anonymous turn may leave behind: times to the day, counters with no serial id, transport ids keyed, and
-replies with their numbers masked. Threat model and what each protects against: docs/PRIVACY.md."""
+replies sealed with a key only the transport's own id opens. Threat model and what each protects against:
+docs/PRIVACY.md."""
 
 from __future__ import annotations
 
-import re
+import base64
 from datetime import date, datetime, time
 
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -52,17 +54,23 @@ def turn_key(ctx: Context, channel: str, transport_id: str) -> str:
     return ctx.vault.private_key("private:turn", f"{channel}\x00{transport_id}")
 
 
-_NUMBER = re.compile(r"\d")
+def _sealer(ctx: Context, channel: str, transport_id: str) -> Fernet:
+    # A key made from the secret and the transport's raw id, which the database does not hold: a dump (even with the
+    # secrets) cannot read the replies; a transport's retry, which carries the raw id, can.
+    material = bytes.fromhex(ctx.vault.private_key("private:reply", f"{channel}\x00{transport_id}"))
+    return Fernet(base64.urlsafe_b64encode(material[:32]))
 
 
-def masked(text: str) -> str:
-    """A reply with every digit masked: the reference and PIN must not be readable in the database."""
-    return _NUMBER.sub("•", text)
-
-
-def remembered(session: Session, ctx: Context, channel: str, transport_id: str) -> PrivateTurn | None:
-    """The anonymous turn a transport's retry repeats, if it was one."""
-    return session.get(PrivateTurn, turn_key(ctx, channel, transport_id))
+def remembered(session: Session, ctx: Context, channel: str, transport_id: str) -> tuple[PrivateTurn, list[str]] | None:
+    """The anonymous turn a transport's retry repeats, with its replies unsealed (None if it was no such turn)."""
+    row = session.get(PrivateTurn, turn_key(ctx, channel, transport_id))
+    if row is None:
+        return None
+    sealer = _sealer(ctx, channel, transport_id)
+    try:
+        return row, [sealer.decrypt(token.encode()).decode() for token in row.replies]
+    except InvalidToken:  # keys rotated since: nothing to repeat
+        return row, []
 
 
 def remember(
@@ -76,13 +84,15 @@ def remember(
     keyword: str | None,
     replies: list[str],
 ) -> None:
-    """Keep what a retry of an anonymous turn needs: its masked replies under the keyed id, with the day."""
+    """Keep what a retry of an anonymous turn needs: its replies sealed with a key only the transport's id opens,
+    under the keyed id, with the day. The reference and PIN are never readable in the database."""
+    sealer = _sealer(ctx, channel, transport_id)
     session.add(
         PrivateTurn(
             key=turn_key(ctx, channel, transport_id),
             day=ctx.local_day(now),
             language=language,
             keyword=keyword,
-            replies=[masked(reply) for reply in replies],
+            replies=[sealer.encrypt(reply.encode()).decode() for reply in replies],
         )
     )

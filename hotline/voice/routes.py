@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from hotline.channels.twilio import NAME, STATUSES, read_twilio_form
 from hotline.config import Settings
 from hotline.context import Context, ContextDep
-from hotline.db import SessionDep, commit_with_retry, write_lock
+from hotline.db import SessionDep, commit_with_retry, serialize, write_lock
 from hotline.messaging.outbox import record_delivery_status
 from hotline.models import parse_int, utcnow
 from hotline.voice.flows import Ivr
@@ -48,6 +48,7 @@ def _respond(session: Session, ctx: Context, form: dict[str, str], query: dict[s
     now = utcnow()
 
     def once() -> str:
+        serialize(session, f"call:{caller.call_sid}")  # Twilio's repeats of one call's request, one at a time
         record = call_record(session, caller, now)
         ivr = Ivr(session, ctx, audio_library(ctx.settings), caller, record, query, form, now)
         return str(ivr.start() if entry else ivr.answer())
