@@ -4,6 +4,7 @@ or the dialogue step answered. It never knows which transport a message used; ch
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -148,10 +149,16 @@ def _leave_no_trace(
 
 
 def choose_language(contact: Contact, match: Match) -> str:
-    """The keyword's language; the remembered one when the spelling is shared by several languages."""
-    if not match.languages or contact.language in match.languages:
+    """The keyword's language; the remembered one when the spelling is shared by several languages or the words
+    around it are in that language ("мен пособие алгым келет" keeps a Kyrgyz phone Kyrgyz)."""
+    if not match.languages or contact.language in match.languages or contact.language in match.context:
         return contact.language
     return match.languages[0]
+
+
+# Keywords that leave a complaint's dialogue even with words after them; any other keyword followed by words is
+# more of the complaint's text ("помощь не дали три месяца").
+_LEAVE_COMPLAINT = ("STOP", "START", "COMPLAINT", "ANON")
 
 
 def respond(
@@ -162,7 +169,12 @@ def respond(
     now: datetime,
     message: InboundMessage | None = None,
 ) -> Turn:
-    """Decide the answer: a keyword interrupts any dialogue; otherwise the dialogue continues, or the menu."""
+    """Decide the answer. Precedence, each step tested in tests/dialogue/test_scripts.py:
+    1. after STOP only STOP and START are answered;
+    2. a danger sign anywhere in the message, unless it is a complaint's text;
+    3. inside a dialogue, an answer that fits its question, even with a keyword's word in it;
+    4. a keyword (found after greetings and filler), which ends any dialogue;
+    5. the dialogue in progress, or the menu."""
     match = ctx.matcher.match(body)
     if _opted_out(contact, match):
         silent = Turn(session, ctx, contact, now, Answer(contact.language, match.keyword), message)  # not answered
@@ -170,16 +182,25 @@ def respond(
         silent.private = match.keyword == "ANON" or ctx.matcher.match(match.rest).keyword == "ANON"
         return silent
     conversation = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).first()
+    live = conversation if conversation is not None and conversation.expires_at > now else None
+    in_complaint = live is not None and live.flow == complaint_flows.FLOW
+    complaint_text = match.keyword in ("COMPLAINT", "ANON") or (in_complaint and not _leaves_complaint(ctx, match))
+    if not complaint_text and _may_name_danger(match) and has_symptom(body):
+        # A danger sign comes first (a complaint's text is never taken for one); any dialogue waits.
+        turn = Turn(session, ctx, contact, now, Answer(_switch_language(session, ctx, contact, match, now)), message)
+        reminder_flows.danger(turn, body)
+        return turn
+    if live is not None and (match.keyword is None or _answers_question(ctx, live, body, match)):
+        turn = Turn(session, ctx, contact, now, Answer(contact.language), message)
+        continue_conversation(turn, live, body)
+        return turn
+    if match.keyword is None and conversation is None and ctx.catalogue.named_in(body) is not None:
+        # A programme named by what families call it ("үй-бүлөгө көмөк тууралуу") is a question about it.
+        match = replace(match, keyword="BENEFITS", rest=body)
     if match.keyword is None:
         turn = Turn(session, ctx, contact, now, Answer(contact.language), message)
-        in_complaint = conversation is not None and conversation.flow == "complaint" and conversation.expires_at > now
-        if not in_complaint and has_symptom(body):
-            # A danger sign comes before any menu or dialogue (a complaint's text is never taken for one).
-            reminder_flows.danger(turn, body)
-        elif conversation is None:
+        if conversation is None:
             turn.say("menu")
-        elif conversation.expires_at > now:
-            continue_conversation(turn, conversation, body)
         else:
             session.delete(conversation)
             expired(turn, conversation)
@@ -187,14 +208,60 @@ def respond(
     if conversation is not None:
         session.delete(conversation)
         session.flush()
+    language = _switch_language(session, ctx, contact, match, now)
+    turn = Turn(session, ctx, contact, now, Answer(language, match.keyword), message)
+    on_keyword(turn, replace(match, rest=_meant_rest(ctx, match)))
+    return turn
+
+
+def _switch_language(session: Session, ctx: Context, contact: Contact, match: Match, now: datetime) -> str:
+    """Remember the language of a keyword's spelling (choose_language) for the phone."""
     language = choose_language(contact, match)
     if contact.language != language:
         contact.language = language
         contact.updated_at = private.coarse_time(ctx, now)  # to the day, as every contact time
         session.add(contact)
-    turn = Turn(session, ctx, contact, now, Answer(language, match.keyword), message)
-    on_keyword(turn, match)
-    return turn
+    return language
+
+
+def _may_name_danger(match: Match) -> bool:
+    """False for a keyword with nothing after it but a number ("ПОСОБИЕ 2"): most traffic skips the word search."""
+    return match.keyword is None or not match.rest.replace(" ", "").isdigit() and bool(match.rest.strip())
+
+
+def _leaves_complaint(ctx: Context, match: Match) -> bool:
+    """A keyword alone (or with filler), STOP/START/COMPLAINT, or STATUS with a reference, leaves a complaint."""
+    if match.keyword is None:
+        return False
+    if match.keyword in _LEAVE_COMPLAINT or ctx.matcher.only_filler(match.rest):
+        return True
+    return match.keyword == "STATUS" and any(ch.isdigit() for ch in match.rest)
+
+
+def _answers_question(ctx: Context, conversation: Conversation, body: str, match: Match) -> bool:
+    """True when a message with a keyword's word in it still answers the dialogue's question."""
+    if conversation.flow == complaint_flows.FLOW:
+        return not _leaves_complaint(ctx, match)
+    if conversation.flow == language.FLOW:
+        return ctx.matcher.language(body) is not None
+    if conversation.flow == reminder_flows.FLOW and conversation.step != "consent":
+        # "родился в марте", "born 2 months ago" answer JOIN's date question; they are not BORN.
+        return match.keyword == "BORN" or _starts_with_number(body)
+    return conversation.flow in benefit_flows.FLOWS and _starts_with_number(body)
+
+
+def _starts_with_number(text: str) -> bool:
+    return text.lstrip()[:1].isdigit()
+
+
+def _meant_rest(ctx: Context, match: Match) -> str:
+    """The words after a keyword that say something: none when only filler ("жалобу хочу написать"), and for
+    BENEFITS only a programme number that follows it ("Пособие по уходу ... до 3 лет" is no programme 3)."""
+    if ctx.matcher.only_filler(match.rest):
+        return ""
+    if match.keyword == "BENEFITS" and not _starts_with_number(match.rest):
+        return ""
+    return match.rest
 
 
 def _opted_out(contact: Contact, match: Match) -> bool:

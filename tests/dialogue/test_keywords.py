@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from hotline.keywords import KeywordMatcher, get_matcher, split_first_word
+from hotline.keywords import KeywordMatcher, get_matcher, skeleton, split_first_word
+from tests.fuzz.strategies import KEYWORD_ALIASES, fuzz_settings
 
 
 @pytest.mark.parametrize(
@@ -70,7 +73,7 @@ def test_matches_keyword_and_language(text: str, keyword: str, language: str) ->
     assert language in match.languages
 
 
-@pytest.mark.parametrize("text", ["hello", "", "   ", "😀😀", "1", "STIP", "ХЕЛП", "СТОРП ПОЖАЛУЙСТА ОЧЕНЬ", "LAN"])
+@pytest.mark.parametrize("text", ["hello", "", "   ", "😀😀", "1", "STIP", "ХЕЛЛОУ", "СТОРП ПОЖАЛУЙСТА ОЧЕНЬ", "LAN"])
 def test_matches_nothing(text: str) -> None:
     assert get_matcher().match(text).keyword is None
 
@@ -78,7 +81,10 @@ def test_matches_nothing(text: str) -> None:
 def test_short_keywords_allow_no_typo() -> None:
     # STOP has four letters: one typo away it would catch real words (SHOP, STEP).
     assert get_matcher().match("STEP").keyword is None
-    assert get_matcher().match("ЖОИН").keyword is None
+    assert get_matcher().match("ЖОИМ").keyword is None
+    # Spelled with the other alphabet's letters for the same sounds is no typo: ХЕЛП is HELP, ЖОИН is JOIN.
+    assert get_matcher().match("ХЕЛП").keyword == "HELP"
+    assert get_matcher().match("ЖОИН").keyword == "JOIN"
 
 
 def test_words_after_keyword_are_kept() -> None:
@@ -119,3 +125,226 @@ def test_alias_of_two_keywords_is_refused() -> None:
 )
 def test_language_answers(text: str, language: str | None) -> None:
     assert get_matcher().language(text) == language
+
+
+# Issue #17: Latin spellings, mixed scripts, greetings and filler, natural phrasings.
+
+
+@pytest.mark.parametrize(
+    ("text", "keyword", "language"),
+    [
+        # Informal and official Latin for Cyrillic keywords (ж j/zh/dj, ш sh/ş, ө o/ö/o', ү u/ü, х h/kh/x ...).
+        ("POSOBIE", "BENEFITS", "ru"),
+        ("posobie 1", "BENEFITS", "ru"),
+        ("jardam", "HELP", "ky"),
+        ("zhardam", "HELP", "ky"),
+        ("djardam", "HELP", "ky"),
+        ("jolokpul", "BENEFITS", "ky"),
+        ("jölökpul", "BENEFITS", "ky"),
+        ("zho'lo'kpul", "BENEFITS", "ky"),
+        ("pomosh", "HELP", "ru"),
+        ("pomoshch", "HELP", "ru"),
+        ("kattaluu", "JOIN", "ky"),
+        ("katalu", "JOIN", "ky"),
+        ("ARYZ aksakal akcha surady", "COMPLAINT", "ky"),
+        ("ariz", "COMPLAINT", "ky"),
+        ("ZHALOBA akim prosil dengi", "COMPLAINT", "ru"),
+        ("teksher", "CHECK", "ky"),
+        ("toktot", "STOP", "ky"),
+        ("tohtat", "STOP", "uz"),
+        ("xavf", "DANGER", "uz"),
+        ("khavf", "DANGER", "uz"),
+        ("korkunuch", "DANGER", "ky"),
+        ("korkunuç", "DANGER", "ky"),
+        ("shikoyat", "COMPLAINT", "uz"),
+        ("şikoyat", "COMPLAINT", "uz"),
+        ("podpiska", "JOIN", "ru"),
+        ("rodila", "BORN", "ru"),
+        ("törödüm", "BORN", "ky"),
+        ("jogotuu", "LOSS", "ky"),
+        ("yazyk", "LANG", "ru"),
+        ("jazyk", "LANG", "ru"),
+        ("proverka", "CHECK", "ru"),
+        ("opasnost", "DANGER", "ru"),
+        ("srochno", "DANGER", "ru"),
+        ("bashta", "START", "ky"),
+        ("start", "START", "en"),
+        # Both scripts inside one word.
+        ("жardam", "HELP", "ky"),
+        ("POSОБИЕ", "BENEFITS", "ru"),
+        ("zhалоба", "COMPLAINT", "ru"),
+        # Inflected forms.
+        ("жалобу", "COMPLAINT", "ru"),
+        ("пособия", "BENEFITS", "ru"),
+        ("пособию", "BENEFITS", "ru"),
+        ("жардамга", "HELP", "ky"),
+        ("арызым бар", "COMPLAINT", "ky"),
+        # Greetings and filler before the keyword, in four languages and both scripts.
+        ("salam ПОСОБИЕ керек", "BENEFITS", "ru"),
+        ("салам, пособие керек", "BENEFITS", "ru"),
+        ("Саламатсызбы! Мага жардам керек", "HELP", "ky"),
+        ("Здравствуйте! Мне нужна помощь", "HELP", "ru"),
+        ("assalomu alaykum, menga yordam kerak", "HELP", "uz"),
+        ("Ассалому алайкум нафака керак", "BENEFITS", "uz"),
+        ("hello, I need help please", "HELP", "en"),
+        ("privet pomosh nuzhna", "HELP", "ru"),
+        ("мен пособие алгым келет", "BENEFITS", "ru"),
+        ("жалобу хочу написать", "COMPLAINT", "ru"),
+        ("хочу подать жалобу", "COMPLAINT", "ru"),
+        # Natural phrasings of the main intents.
+        ("как получить детские", "BENEFITS", "ru"),
+        ("больше не пишите", "STOP", "ru"),
+        ("не присылайте мне ничего", "STOP", "ru"),
+        ("отписаться", "STOP", "ru"),
+        ("мага жазбагыла", "STOP", "ky"),
+        ("снова присылайте", "START", "ru"),
+        ("qayta boshlash", "START", "uz"),
+    ],
+)
+def test_matches_in_every_script_and_after_greetings(text: str, keyword: str, language: str) -> None:
+    match = get_matcher().match(text)
+    assert match.keyword == keyword, text
+    assert language in match.languages, (text, match.languages)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "salam",
+        "Саламатсызбы!",
+        "здравствуйте здравствуйте здравствуйте здравствуйте здравствуйте здравствуйте",
+        "балам ооруп жатат жардам керек",  # the first word that is no filler decides: no keyword here
+        "пишите",
+        "...",
+        "hello hello hello hello hello hello hello help",  # a keyword only among the first few words
+        "payment",
+        "menu1menu2",
+    ],
+)
+def test_greetings_alone_or_words_that_are_no_keyword_match_nothing(text: str) -> None:
+    assert get_matcher().match(text).keyword is None
+
+
+def test_latin_kyrgyz_spelling_is_kyrgyz_only() -> None:
+    # TEKSHIR is Uzbek, TEKSHER Kyrgyz: a Kyrgyz phone's `teksher` must not be read as Uzbek.
+    assert get_matcher().match("teksher").languages == ("ky",)
+    assert get_matcher().match("tekshir").languages == ("uz",)
+
+
+def test_words_after_a_keyword_found_after_greetings_are_the_rest() -> None:
+    match = get_matcher().match("Здравствуйте, ЖАЛОБА аким просил 2000 сом")
+    assert (match.keyword, match.rest) == ("COMPLAINT", "аким просил 2000 сом")
+    assert get_matcher().match("salam posobie 2").rest == "2"
+
+
+@pytest.mark.parametrize(
+    ("rest", "filler"),
+    [
+        ("хочу написать", True),
+        ("керек", True),
+        ("алгым келет", True),
+        ("please", True),
+        ("", True),
+        ("аким просил деньги", False),
+        ("payment late", False),
+        ("2", False),
+    ],
+)
+def test_a_rest_of_only_filler_is_told_apart(rest: str, filler: bool) -> None:
+    assert get_matcher().only_filler(rest) is filler
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("russkiy", "ru"),
+        ("russkii", "ru"),
+        ("на русском", "ru"),
+        ("kyrgyzcha", "ky"),
+        ("kirgizcha", "ky"),
+        ("qirg'izcha", "ky"),
+        ("uzbekcha", "uz"),
+        ("ozbekcha", "uz"),
+        ("orusça", "ru"),
+        ("angliyskiy", "en"),
+    ],
+)
+def test_language_answers_in_latin(text: str, language: str) -> None:
+    assert get_matcher().language(text) == language
+
+
+@pytest.mark.parametrize(
+    ("latin", "cyrillic"),
+    [
+        ("jardam", "жардам"),
+        ("zhardam", "жардам"),
+        ("shikoyat", "шикоят"),
+        ("o'zbekcha", "ўзбекча"),
+        ("chech", "чеч"),
+        ("tsentr", "центр"),
+        ("yordam", "ёрдам"),
+        ("kattaluu", "катталуу"),
+        ("xavf", "хавф"),
+        ("kyrgyz", "кыргыз"),
+        ("russkiy", "русский"),
+    ],
+)
+def test_one_skeleton_for_both_scripts(latin: str, cyrillic: str) -> None:
+    assert skeleton(latin) == skeleton(cyrillic)
+
+
+# How families write each Cyrillic letter in Latin (official Kyrgyz/Uzbek Latin and informal transliteration).
+LATIN_VARIANTS = {
+    "А": ["a"],
+    "Б": ["b"],
+    "В": ["v"],
+    "Г": ["g"],
+    "Ғ": ["g'", "gh", "g"],
+    "Д": ["d"],
+    "Е": ["e"],
+    "Ё": ["yo", "jo"],
+    "Ж": ["j", "zh", "dj"],
+    "З": ["z"],
+    "И": ["i"],
+    "Й": ["y", "j"],
+    "К": ["k"],
+    "Қ": ["q", "k"],
+    "Л": ["l"],
+    "М": ["m"],
+    "Н": ["n"],
+    "Ң": ["n", "ñ"],
+    "О": ["o"],
+    "Ө": ["ö", "o", "o'"],
+    "П": ["p"],
+    "Р": ["r"],
+    "С": ["s"],
+    "Т": ["t"],
+    "У": ["u"],
+    "Ү": ["u", "ü"],
+    "Ў": ["o'", "oʻ", "o"],
+    "Ф": ["f"],
+    "Х": ["h", "kh", "x"],
+    "Ҳ": ["h", "x"],
+    "Ц": ["ts"],
+    "Ч": ["ch", "ç"],
+    "Ш": ["sh", "ş"],
+    "Щ": ["sh", "shch"],
+    "Ъ": ["", "'"],
+    "Ы": ["y", "i", "ı"],
+    "Ь": [""],
+    "Э": ["e"],
+    "Ю": ["yu", "ju"],
+    "Я": ["ya", "ja"],
+}
+CYRILLIC_ALIASES = [a for a in KEYWORD_ALIASES if all(ch in LATIN_VARIANTS for ch in a[2])]
+
+
+@fuzz_settings(300)
+@given(alias=st.sampled_from(CYRILLIC_ALIASES), data=st.data())
+def test_a_cyrillic_keyword_written_in_any_latin_spelling_or_a_mixture_matches(
+    alias: tuple[str, str, str], data: st.DataObject
+) -> None:
+    keyword, _, spelling = alias
+    # Each letter in one of its Latin spellings, or left Cyrillic (both scripts inside one word).
+    typed = "".join(data.draw(st.sampled_from([*LATIN_VARIANTS[ch], ch.lower()]), label=ch) for ch in spelling)
+    assert get_matcher().match(typed).keyword == keyword, typed
