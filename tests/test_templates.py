@@ -63,7 +63,8 @@ def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
         "benefits/unknown": [{"programmes": programmes}],
         "check/members": [{"again": a} for a in (False, True)],
         "check/children": [{"again": a, "p": ubk} for a in (False, True)],
-        "check/income": [{"again": a} for a in (False, True)],
+        "check/income": [{"again": a} for a in (False, True)]
+        + [{"again": True, "problem": p, "amount": 99} for p in ("range", "small", "unclear")],
         "check/result": [
             {"e": estimate_uy_bulogo_komok(members=m, children=c, income_som=i, version=ubk), "p": ubk}
             # likely; no children; over the limit; the longest figures a family could produce

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from hotline.benefits.service import estimate_uy_bulogo_komok
+from typing import Any
+
+from hotline.benefits.service import estimate_uy_bulogo_komok, income_problem
 from hotline.dialogue.state import parse_number, save_conversation
 from hotline.dialogue.turn import Answer, Turn
 from hotline.models import Conversation
+from hotline.numbers import parse_amount, read_choice, read_number
 
 ELIGIBILITY_PROGRAMME = "uy_bulogo_komok"
 MAX_MEMBERS = 40
-MAX_INCOME_SOM = 10_000_000
 
 
 def start_benefits(turn: Turn, rest: str) -> Answer:
     """BENEFITS lists the programmes; BENEFITS <n> (or the number next) answers that programme."""
     number = parse_number(rest)
+    number = number if number is not None else turn.ctx.catalogue.named_in(rest)
     if number is not None:
         return _programme(turn, number)
     save_conversation(turn, "benefits", "choose", {})
@@ -40,7 +43,7 @@ FLOWS = ("benefits", "check")
 def continue_conversation(turn: Turn, conversation: Conversation, body: str) -> Answer:
     """Feed a message that is not a keyword to the benefits dialogue in progress."""
     if conversation.flow == "benefits":
-        number = parse_number(body)
+        number = read_choice(body)  # "2", "номер 2", "второй", "экинчиси", "the second one"
         if number is None or turn.ctx.catalogue.by_number(number, turn.day) is None:
             # Keep waiting for a valid number: the family may try again within the timeout.
             save_conversation(turn, "benefits", "choose", {}, conversation)
@@ -54,31 +57,42 @@ def continue_conversation(turn: Turn, conversation: Conversation, body: str) -> 
 
 def _check_step(turn: Turn, conversation: Conversation, body: str) -> Answer:
     data = dict(conversation.data)
-    number = parse_number(body)
     step = conversation.step
     version = turn.ctx.catalogue.in_force(ELIGIBILITY_PROGRAMME, turn.day)
     if version is None:
         turn.session.delete(conversation)
         return turn.say("menu")
     if step == "members":
-        if number is None or not 1 <= number <= MAX_MEMBERS:
+        members = parse_amount(body)  # "5", "беш адам", "5 kishi"; a range or two numbers is asked again
+        if members is None or not 1 <= members <= MAX_MEMBERS:
             save_conversation(turn, "check", step, data, conversation)
             return turn.say("check/members", again=True)
-        data["members"] = number
+        data["members"] = members
         save_conversation(turn, "check", "children", data, conversation)
         return turn.say("check/children", again=False, p=version)
     if step == "children":
-        if number is None or number > data["members"]:
+        children = parse_amount(body)  # "0", "жок", "yo'q" are none
+        if children is None or children > data["members"]:
             save_conversation(turn, "check", step, data, conversation)
             return turn.say("check/children", again=True, p=version)
-        data["children"] = number
+        data["children"] = children
         save_conversation(turn, "check", "income", data, conversation)
         return turn.say("check/income", again=False)
-    if number is None or number > MAX_INCOME_SOM:
+    return _income_step(turn, conversation, data, body, version)
+
+
+def _income_step(turn: Turn, conversation: Conversation, data: dict[str, Any], body: str, version: Any) -> Answer:
+    # No estimate from a number we are not sure of: a family told "you may be entitled" on a misread amount
+    # travels to the office for nothing. Unsure amounts are asked again with an example.
+    reading = read_number(body)
+    problem = income_problem(reading, confirmed=data.get("small"))
+    if problem:
+        data["small"] = reading.value if problem == "small" else None
         save_conversation(turn, "check", "income", data, conversation)
-        return turn.say("check/income", again=True)
+        return turn.say("check/income", again=True, problem=problem, amount=reading.value)
+    assert reading.value is not None
     turn.session.delete(conversation)
     estimate = estimate_uy_bulogo_komok(
-        members=data["members"], children=data["children"], income_som=number, version=version
+        members=data["members"], children=data["children"], income_som=reading.value, version=version
     )
     return turn.say("check/result", e=estimate, p=version)

@@ -9,6 +9,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from hotline.lexicon import Lexicon, line
+from hotline.numbers import NumberReading
+
+MAX_INCOME_SOM = 10_000_000
+# A household's monthly income below this is more likely "5" meaning 5 000 than 5 som: asked once to confirm.
+SMALLEST_LIKELY_INCOME_SOM = 100
 PROGRAMMES_FILE = Path(__file__).with_name("programmes.toml")
 REQUIRED_FIELDS = (
     "effective_from",
@@ -48,11 +54,13 @@ class Catalogue:
     def __init__(self, data: dict[str, Any]) -> None:
         self._versions: dict[str, list[ProgrammeVersion]] = {}
         self._numbers: dict[int, str] = {}
+        self._names: list[tuple[int, Lexicon]] = []
         for programme in data["programmes"]:
             pid, number = programme["id"], int(programme["number"])
             if number in self._numbers:
                 raise ValueError(f"programme number {number} is used twice")
             self._numbers[number] = pid
+            self._names.append((number, Lexicon(programme.get("names", []))))
             versions = []
             for raw in programme["versions"]:
                 missing = [f for f in REQUIRED_FIELDS if f not in raw]
@@ -96,6 +104,12 @@ class Catalogue:
         found = (self.in_force(pid, day) for _, pid in sorted(self._numbers.items()))
         return [v for v in found if v is not None]
 
+    def named_in(self, text: str) -> int | None:
+        """The number of the one programme a text names ("балага сүйүнчү", "suyunchu"), None for none or several."""
+        text_line = line(text)
+        found = [number for number, names in self._names if names.search(text_line)]
+        return found[0] if len(found) == 1 else None
+
     def by_number(self, number: int, day: date) -> ProgrammeVersion | None:
         """The programme a family chose by its number, if it is in force."""
         pid = self._numbers.get(number)
@@ -123,3 +137,15 @@ def estimate_uy_bulogo_komok(*, members: int, children: int, income_som: int, ve
     per_person = income_som // members
     gmi = int(version.gmi_som)
     return Estimate(children > 0 and per_person < gmi, per_person, gmi, children > 0)
+
+
+def income_problem(reading: NumberReading, *, confirmed: int | None = None) -> str:
+    """Why an income answer cannot be used for an estimate yet ('' when it can): the reader's problem ('none',
+    'range', 'several', 'unclear'), 'too_large', or 'small' for 1..99 som unless the family sends it twice."""
+    if reading.value is None:
+        return reading.problem or "unclear"
+    if reading.value > MAX_INCOME_SOM:
+        return "too_large"
+    if 0 < reading.value < SMALLEST_LIKELY_INCOME_SOM and reading.value != confirmed:
+        return "small"
+    return ""

@@ -9,8 +9,9 @@ from sqlmodel import col, select
 from hotline.dialogue.state import save_conversation
 from hotline.dialogue.turn import Answer, Turn
 from hotline.models import Conversation, Enrolment, EnrolmentKind, EnrolmentStatus, HealthAlert, Household
+from hotline.places import get_gazetteer
 from hotline.reminders import volunteers
-from hotline.reminders.dates import is_one_of, parse_date, pregnancy_month
+from hotline.reminders.dates import birth_date, enrolment_kind, is_one_of, parse_date, pregnancy_month, read_date
 from hotline.reminders.service import (
     EnrolmentError,
     check_birth_date,
@@ -28,8 +29,23 @@ def _household(turn: Turn) -> Household | None:
     return turn.session.exec(select(Household).where(Household.contact_id == turn.contact.id)).first()
 
 
+def _note_place(turn: Turn, text: str) -> None:
+    """A village the family names while enrolling (ПОДПИСКА, мы из Кара-Бака) is its place, when none is known yet:
+    the household is then found by the health staff of that area. Only one clear place; never asked for."""
+    named = get_gazetteer().find_in_text(text)
+    if len(named) != 1 or turn.contact.municipality_code:
+        return
+    turn.contact.municipality_code = named[0].code
+    turn.session.add(turn.contact)
+    household = _household(turn)
+    if household is not None and household.municipality_code is None:
+        household.municipality_code = named[0].code
+        turn.session.add(household)
+
+
 def start_join(turn: Turn, rest: str) -> Answer:
-    """JOIN: pregnancy or child? (JOIN 1 / JOIN 2 answer it at once.)"""
+    """JOIN: pregnancy or child? (JOIN 1 / JOIN 2 answer it at once; 'JOIN беременна 6 мес' answers both questions.)"""
+    _note_place(turn, rest)
     if rest.strip():
         return _kind(turn, None, rest)
     save_conversation(turn, FLOW, "kind", {"retries": 0})
@@ -38,6 +54,7 @@ def start_join(turn: Turn, rest: str) -> Answer:
 
 def continue_join(turn: Turn, conversation: Conversation, body: str) -> Answer:
     """The next answer of the JOIN dialogue."""
+    _note_place(turn, body)
     step = conversation.step
     if step == "kind":
         return _kind(turn, conversation, body)
@@ -58,21 +75,33 @@ def _retry(turn: Turn, conversation: Conversation | None, step: str, data: dict[
     return turn.say("reminders/join_retry", reason=reason, step=step)
 
 
+def join_details(text: str) -> tuple[str | None, bool]:
+    """The kind of enrolment a message names and whether it may also hold its date: '1'/'2' answer only the question;
+    'Беременна 6 мес', 'бала 3 айлык' name the kind in words, with the date after it."""
+    if is_one_of(text, "pregnancy"):
+        return "pregnancy", False
+    if is_one_of(text, "child"):
+        return "child", False
+    kind = enrolment_kind(text)
+    return kind, kind is not None
+
+
 def _kind(turn: Turn, conversation: Conversation | None, body: str) -> Answer:
     data: dict[str, object] = dict(conversation.data) if conversation else {"retries": 0}
-    if is_one_of(body, "pregnancy"):
-        save_conversation(turn, FLOW, "pregnancy", {"retries": 0}, conversation)
-        return turn.say("reminders/join_pregnancy")
-    if is_one_of(body, "child"):
-        save_conversation(turn, FLOW, "child", {"retries": 0}, conversation)
-        return turn.say("reminders/join_child")
-    return _retry(turn, conversation, "kind", data, "kind")
+    kind, in_words = join_details(body)
+    if kind is None:
+        return _retry(turn, conversation, "kind", data, "kind")
+    # What JOIN was already told is not asked again: a month or a date after the kind word answers the next question.
+    if in_words and read_date(body, turn.day).said_something:
+        return _pregnancy(turn, conversation, body) if kind == "pregnancy" else _child(turn, conversation, body)
+    save_conversation(turn, FLOW, kind, {"retries": 0}, conversation)
+    return turn.say(f"reminders/join_{kind}")
 
 
-def _pregnancy(turn: Turn, conversation: Conversation, body: str) -> Answer:
-    data = dict(conversation.data)
-    month = pregnancy_month(body)
-    due = None if month is not None else parse_date(body, turn.answer.language, turn.day)
+def _pregnancy(turn: Turn, conversation: Conversation | None, body: str) -> Answer:
+    data: dict[str, object] = dict(conversation.data) if conversation else {"retries": 0}
+    month = pregnancy_month(body)  # "5", "5 ай", "беш ай", "бешинчи ай"; a range such as "3-4 ай" is asked again
+    due = None if month is not None else parse_date(body, turn.answer.language, turn.day, when="future")
     if month is None and due is None:
         return _retry(turn, conversation, "pregnancy", data, "unparsed")
     try:  # checked now, so the family is asked again before it gives consent
@@ -84,9 +113,9 @@ def _pregnancy(turn: Turn, conversation: Conversation, body: str) -> Answer:
     return _ask_consent(turn, conversation, {"kind": "pregnancy", "date": due.isoformat()})
 
 
-def _child(turn: Turn, conversation: Conversation, body: str) -> Answer:
-    data = dict(conversation.data)
-    born_on = parse_date(body, turn.answer.language, turn.day)
+def _child(turn: Turn, conversation: Conversation | None, body: str) -> Answer:
+    data: dict[str, object] = dict(conversation.data) if conversation else {"retries": 0}
+    born_on = birth_date(body, turn.answer.language, turn.day)  # a date or an age: "3 айлык" is 3 months ago
     if born_on is None:
         return _retry(turn, conversation, "child", data, "unparsed")
     try:
@@ -96,7 +125,7 @@ def _child(turn: Turn, conversation: Conversation, body: str) -> Answer:
     return _ask_consent(turn, conversation, {"kind": "child", "date": born_on.isoformat()})
 
 
-def _ask_consent(turn: Turn, conversation: Conversation, data: dict[str, object]) -> Answer:
+def _ask_consent(turn: Turn, conversation: Conversation | None, data: dict[str, object]) -> Answer:
     if _household(turn) is not None:  # consent was given at the first JOIN: a second child is simply added
         return _enrol(turn, conversation, data)
     save_conversation(turn, FLOW, "consent", {**data, "retries": 0}, conversation)
@@ -110,8 +139,9 @@ def _consent(turn: Turn, conversation: Conversation, body: str) -> Answer:
     return _enrol(turn, conversation, dict(conversation.data))
 
 
-def _enrol(turn: Turn, conversation: Conversation, data: dict[str, object]) -> Answer:
-    turn.session.delete(conversation)
+def _enrol(turn: Turn, conversation: Conversation | None, data: dict[str, object]) -> Answer:
+    if conversation is not None:
+        turn.session.delete(conversation)
     household = household_of(turn.session, turn.contact, turn.now, "sms")
     kind = EnrolmentKind(str(data["kind"]))
     day = date.fromisoformat(str(data["date"]))
@@ -139,7 +169,9 @@ def born(turn: Turn, rest: str) -> Answer:
     pregnancies = _active(turn, EnrolmentKind.PREGNANCY)
     if not pregnancies:
         return turn.say("reminders/not_enrolled")
-    day = parse_date(rest, turn.answer.language, turn.day) if rest.strip() else turn.day
+    # "РОДИЛА 20 ноября", "ТӨРӨДҮМ кечээ"; words without a date ("РОДИЛА сына") mean today
+    said_a_date = read_date(rest, turn.day, "past").said_something
+    day = birth_date(rest, turn.answer.language, turn.day) if said_a_date else turn.day
     if day is None or day > turn.day:
         return turn.say("reminders/born_date")
     pregnancy = pregnancies[0]

@@ -143,3 +143,36 @@ def test_check_asks_again_after_a_wrong_answer(session: Session, ctx: Context) -
     ]  # 7 children in a household of 5
     assert replies[6] == [render(ctx, "check/income", "en", again=True)]
     assert "Income per person: 500 som" in replies[7][0]
+
+
+@pytest.mark.parametrize(
+    "income",
+    ["айына 5 миң сом", "5 тыс.", "5к", "5 минг", "беш миң", "пять тысяч", "5 000", "5.000", "5000с", "5 ming"],
+)
+def test_check_reads_thousands_as_families_write_them(session: Session, ctx: Context, income: str) -> None:
+    result = check_dialogue(session, ctx, ["5", "3", income])[3][0]
+    assert "Income per person: 1 000 som" in result and "Not likely" in result
+
+
+def test_check_reads_household_numbers_in_words(session: Session, ctx: Context) -> None:
+    replies = check_dialogue(session, ctx, ["беш адам", "жок", "1000"])
+    assert replies[2][0].startswith("3 of 3") and "needs children under 16" in replies[3][0]
+
+
+@pytest.mark.parametrize("income", ["3-4 миң", "3000-4000", "5abc", "?!", "31.02", "1.5", "много", "5 человек 3000"])
+def test_check_gives_no_estimate_from_a_number_it_is_not_sure_of(session: Session, ctx: Context, income: str) -> None:
+    reply = check_dialogue(session, ctx, ["5", "3", income])[3][0]
+    assert "Income per person" not in reply and "e.g. " in reply and reply.endswith(render_income(ctx, again=False))
+    assert session.exec(select(Conversation)).first() is not None  # still waiting for the amount
+
+
+def test_check_asks_once_whether_a_tiny_income_meant_thousands(session: Session, ctx: Context) -> None:
+    replies = check_dialogue(session, ctx, ["5", "3", "5", "5 миң"])
+    assert "5 som a month, or 5 000?" in replies[3][0] and "Income per person" not in replies[3][0]
+    assert "Income per person: 1 000 som" in replies[4][0]
+    again = check_dialogue(session, ctx, ["5", "3", "50", "50"])  # the same answer twice is what was meant
+    assert "Income per person: 10 som" in again[4][0]
+
+
+def render_income(ctx: Context, again: bool) -> str:
+    return render(ctx, "check/income", "en", again=again)

@@ -209,3 +209,57 @@ def test_from_pregnancy_to_a_two_month_old_by_sms_with_a_controlled_clock(sessio
     assert bodies[0].startswith("Беременность") and bodies[2].startswith("Роды начинаются")
     assert bodies[6].startswith("После родов")
     assert bodies[-1] == "Ребёнку 2 мес.: время прививки. Сходите в ваш медпункт."
+
+
+def test_join_does_not_ask_again_what_its_first_message_said(session: Session, ctx: Context) -> None:
+    assert "Ответьте 1, если согласны" in say(session, ctx, "Подписка. Беременна 6 мес")
+    say(session, ctx, "да")
+    assert enrolments(session)[0].due_date == TODAY + timedelta(days=280 - 7 * 24)
+    other = "+996555777001"
+    converse(session, ctx, "ПОДПИСКА я беременна 5 месяцев", other, at(ctx))
+    converse(session, ctx, "1", other, at(ctx))  # a second household: consent
+    session.commit()
+    assert enrolments(session)[-1].due_date == TODAY + timedelta(days=280 - 7 * 20)
+
+
+def test_a_childs_age_or_a_date_in_words_is_its_birth_date(session: Session, ctx: Context) -> None:
+    expected = {
+        "3 айлык": date(2026, 10, 4),  # three calendar months ago, not four weeks off
+        "1 жаш": date(2026, 1, 4),
+        "эки ай мурун": date(2026, 11, 4),
+        "15 март": date(2026, 3, 15),  # the last 15 March, never a birth date ahead
+        "5 марта": date(2026, 3, 5),
+        "мартта": date(2026, 3, 1),
+        "2 oy": date(2026, 11, 4),
+        "o'tgan oy": date(2026, 12, 4),
+        "15 noyabr": date(2026, 11, 15),
+        "3 месяца": date(2026, 10, 4),
+    }
+    for i, typed in enumerate(expected):
+        phone = f"+99655501{i:04d}"
+        for body in ("JOIN 2", typed, "yes"):
+            converse(session, ctx, body, phone, at(ctx))
+        session.commit()
+    assert [e.birth_date for e in enrolments(session)] == list(expected.values())
+
+
+def test_a_child_with_its_age_in_the_first_message(session: Session, ctx: Context) -> None:
+    assert "Ответьте 1, если согласны" in say(session, ctx, "ПОДПИСКА ребенку 3 месяца")
+    say(session, ctx, "1")
+    assert [e.birth_date for e in enrolments(session)] == [date(2026, 10, 4)]
+
+
+def test_an_unsure_date_is_asked_again_not_guessed(session: Session, ctx: Context) -> None:
+    say(session, ctx, "ПОДПИСКА 2")
+    for unsure in ("31.02.2026", "3-4 ай"):
+        assert "Не поняли" in say(session, ctx, unsure) and "12.03.2025" in say(session, ctx, "ПОДПИСКА 2")
+    say(session, ctx, "ПОДПИСКА 1")
+    assert "Не поняли" in say(session, ctx, "3-4 месяца")
+    assert enrolments(session) == []
+
+
+def test_born_with_a_date_in_words(session: Session, ctx: Context) -> None:
+    for body in ("ПОДПИСКА", "1", "8 месяц", "да"):
+        say(session, ctx, body)
+    assert say(session, ctx, "РОДИЛА 20 ноября").startswith("Поздравляем! Теперь напоминания будут о малыше")
+    assert enrolments(session)[-1].birth_date == date(2026, 11, 20)
