@@ -12,7 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from hotline.keywords import fold
+from hotline import lexicon
+from hotline.lexicon import Lexicon, skeleton
 from hotline.models import Jurisdiction
 
 CATEGORIES_FILE = Path(__file__).with_name("categories.toml")
@@ -26,31 +27,20 @@ class Category:
     first_answer_days: int
     resolution_days: int
     route_to: Jurisdiction
-    stems: tuple[str, ...]
+    stems: Lexicon
 
 
-# Kyrgyz typed in Turkish-style Latin letters (ö ü ñ ş ç ğ), folded like their Cyrillic counterparts.
-_LATIN_LETTERS = str.maketrans({"Ö": "O", "Ü": "U", "Ñ": "N", "Ş": "SH", "Ç": "CH", "Ğ": "G"})
-_WORDS = re.compile(r"[\w'’‘`ʻʼ$-]+")
 _NUMBER = re.compile(r"^(\$?)(\d+)(.*)$")
 
 
-def _tokens(text: str) -> list[str]:
-    return [fold(word).translate(_LATIN_LETTERS) for word in _WORDS.findall(text)]
-
-
 def _line(tokens: list[str]) -> str:
-    # One space-separated line of folded words, with a space in front so stems match at a word start.
+    # Skeleton words (hotline/lexicon.py) on one line, a space at each end so stems match at a word start.
     return " " + " ".join(tokens) + " "
 
 
-def _folded_words(text: str) -> str:
-    return _line(_tokens(text))
-
-
-def _stems(words: list[str]) -> tuple[str, ...]:
-    # A word ending in a space in the data must be matched whole.
-    return tuple(" " + fold(word) for word in words)
+def _stems(listed: list[str]) -> tuple[str, ...]:
+    # As skeletons, matched at a word start; a word ending in a space in the data must be matched whole.
+    return tuple(" " + " ".join(map(skeleton, word.split())) + (" " if word.endswith(" ") else "") for word in listed)
 
 
 @dataclass(frozen=True)
@@ -114,7 +104,7 @@ class BribeSigns:
 
     def is_bribe(self, text: str) -> bool:
         """A bribe word; or money or a gift together with an official, an office or asking, taking, giving."""
-        tokens = _tokens(text)
+        tokens = lexicon.words(text)
         line = _line(tokens)
         if any(stem in line for stem in self.words):
             return True
@@ -133,12 +123,12 @@ class Rules:
                 int(raw["first_answer_days"]),
                 int(raw["resolution_days"]),
                 Jurisdiction(raw.get("route_to", "municipality")),
-                tuple(" " + fold(word) for word in raw["words"]),
+                Lexicon(raw["words"]),
             )
             for code, raw in data["categories"].items()
         }
         self.default = data["default"]
-        self.staff_stems = _stems(data["routing"]["staff_words"])
+        self.staff_words = Lexicon(data["routing"]["staff_words"])
         self.bribe = BribeSigns.from_data(data["bribe"])
         if self.bribe.category not in self.categories:
             raise ValueError(f"[bribe] category {self.bribe.category} is not a category")
@@ -153,15 +143,18 @@ class Rules:
         the default when none do (officers correct it)."""
         if self.bribe.is_bribe(text):
             return self.categories[self.bribe.category]
-        words = self.bribe.without_false_money(_folded_words(text))
-        scores = {code: sum(words.count(stem) for stem in cat.stems) for code, cat in self.categories.items()}
+        plain = lexicon.line(text)
+        masked = self.bribe.without_false_money(plain)  # "жөлөк пул" is no money; "not paid" is still not paid
+        scores = {
+            code: cat.stems.count(masked if code == self.bribe.category else plain)
+            for code, cat in self.categories.items()
+        }
         best = max(scores, key=lambda code: scores[code])  # ties: the first listed, most serious first
         return self.categories[best if scores[best] else self.default]
 
     def names_local_staff(self, text: str) -> bool:
         """True when the text names the municipality's own staff (then it must not stay with them)."""
-        words = _folded_words(text)
-        return any(stem in words for stem in self.staff_stems)
+        return self.staff_words.search(lexicon.line(text))
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,7 @@ from hotline.content import TextTooLong
 from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
 from hotline.models import MAX_ID, ComplaintStatus, Jurisdiction, StaffUser, parse_int, utcnow
+from hotline.reminders.dates import has_symptom
 from hotline.staff.access import CASEWORK_ROLES, RANK, Forbidden, can_see
 from hotline.staff.i18n import translator
 from hotline.staff.web import CsrfChecked, RowId, Staff, back, flash, render
@@ -136,6 +137,7 @@ def _page(
         c=complaint,
         statuses=list(ComplaintStatus),
         max_note=casework.MAX_NOTE_CHARS,
+        danger_sign=has_symptom(complaint.text),  # answered as a complaint, so officers must see it
         **extra,
     )
 
