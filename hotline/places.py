@@ -1,4 +1,5 @@
-"""Reference data: oblasts, districts and municipalities families choose from, loaded from places.toml."""
+"""Reference data: oblasts, districts and municipalities families choose from, loaded from places.toml; and the
+places a family names in its own words (`find_in_text`), in either script, with Kyrgyz, Uzbek or Russian endings."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from hotline.keywords import fold
+from hotline.place_words import Kind, Mention, find_mentions, index_forms, mark_common, name_forms, name_kind
 
 PLACES_FILE = Path(__file__).with_name("places.toml")
 NAME_MATCH_CUTOFF = 85
@@ -32,6 +34,8 @@ class Place:
     oblast: str
     district: str | None  # the district a municipality belongs to; None for a district itself
     needs_review: bool = False
+    aliases: tuple[str, ...] = ()  # other spellings families use (names in other scripts are read anyway)
+    common_word: bool = False  # also an ordinary word: taken from a text only when written as a place
 
     def name(self, language: str) -> str:
         """The name in a language; Uzbek readers see the Kyrgyz name (no Uzbek names in the data yet)."""
@@ -52,13 +56,10 @@ class Gazetteer:
         self.municipalities: dict[str, list[Place]] = {}
         for oblast in data["oblasts"]:
             for raw in oblast["districts"]:
-                district = Place(raw["code"], raw["names"], oblast["code"], None, raw.get("needs_review", False))
+                district = _place(raw, oblast["code"], None)
                 self._add(district)
                 self.districts.append(district)
-                children = [
-                    Place(m["code"], m["names"], oblast["code"], district.code, m.get("needs_review", False))
-                    for m in raw["municipalities"]
-                ]
+                children = [_place(m, oblast["code"], district.code) for m in raw["municipalities"]]
                 for child in children:
                     self._add(child)
                 self.municipalities[district.code] = children
@@ -66,6 +67,13 @@ class Gazetteer:
         for code, place in self.places.items():
             for name in place.names.values():
                 self._by_name.setdefault(_name_key(name), code)  # districts first: "Баткен" is the rayon
+        forms = [
+            form
+            for place in self.places.values()
+            for name in (*place.names.values(), *place.aliases)
+            for form in name_forms(name, place.code, kind_of(place), common=place.common_word)
+        ]
+        self._forms = index_forms(mark_common(forms))
 
     def _add(self, place: Place) -> None:
         if place.code in self.places:
@@ -88,6 +96,49 @@ class Gazetteer:
             return None
         found = process.extractOne(query, list(self._by_name), scorer=fuzz.ratio, score_cutoff=NAME_MATCH_CUTOFF)
         return self.places[self._by_name[found[0]]] if found else None
+
+    def find_in_text(self, text: str, *, answering: bool = False) -> list[Place]:
+        """The places a text names: one when it is clear, several when a name fits more than one, else none.
+
+        `answering` is for the answer to a place question, where an ordinary word that is a village's name (Дара,
+        Лейлек) is the village; in a complaint's own text it must be written as a place (see place_words)."""
+        return self.resolve(self.mentions(text, answering=answering))
+
+    def resolve(self, mentions: list[Mention]) -> list[Place]:
+        """The places that fit every name found: each is it or its district ("Лейлек району, Катран" is Katran);
+        when names disagree (two villages), all of them, as candidates to ask about."""
+        named = [set(m.codes) for m in mentions]
+        found = set().union(*named)
+        fits = {c for c in found if all(m & {c, self.places[c].district_code} for m in named)}
+        return [place for code, place in self.places.items() if code in (fits or found)]
+
+    def mentions(self, text: str, *, answering: bool = False) -> list[Mention]:
+        """Where a text names places (for telling a bare place answer from more complaint text)."""
+        return find_mentions(text, self._forms, answering=answering)
+
+
+def kind_of(place: Place) -> Kind:
+    """A town when its names say so (Баткен шаары, г. Исфана, Sulukta town), else a rayon or a village."""
+    if name_kind(place.names.values()) == "town":
+        return "town"
+    return "village" if place.district else "rayon"
+
+
+def _place(raw: dict[str, Any], oblast: str, district: str | None) -> Place:
+    return Place(
+        raw["code"],
+        raw["names"],
+        oblast,
+        district,
+        raw.get("needs_review", False),
+        tuple(raw.get("aliases", ())),
+        raw.get("common_word", False),
+    )
+
+
+def find_in_text(text: str, *, answering: bool = False) -> list[Place]:
+    """The places a text names in the shipped gazetteer (see Gazetteer.find_in_text)."""
+    return get_gazetteer().find_in_text(text, answering=answering)
 
 
 @lru_cache(maxsize=1)

@@ -10,9 +10,11 @@ from hotline.complaints import service
 from hotline.dialogue.state import parse_number, save_conversation
 from hotline.dialogue.turn import Answer, Turn
 from hotline.models import Complaint, ComplaintDraft, Conversation, InboundMessage
+from hotline.place_words import other_words
 from hotline.places import Place, get_gazetteer
 
 FLOW = "complaint"
+MAX_CANDIDATES = 4  # more places than this fit for one name: the usual rayon question is shorter
 
 
 def has_words(text: str) -> bool:
@@ -62,15 +64,39 @@ def _proceed(turn: Turn, draft: ComplaintDraft, conversation: Conversation | Non
     draft.message_ids = _message_ids(turn, draft)
     draft.updated_at = turn.now
     turn.session.add(draft)
-    if draft.anonymous:
-        # Never the phone's remembered place: the place would tie the complaint to the family. Asked, or left out.
-        save_conversation(turn, FLOW, "district", {"anonymous": True}, conversation)
-        return turn.say("complaints/ask_district", districts=get_gazetteer().districts, anonymous=True)
-    place = service.place_of(turn.contact)
-    if place is not None:
-        return _file(turn, draft, place, conversation)
-    save_conversation(turn, FLOW, "district", {}, conversation)
-    return turn.say("complaints/ask_district", districts=get_gazetteer().districts, anonymous=False)
+    named = get_gazetteer().find_in_text(draft.text)
+    # Never the phone's remembered place for an anonymous complaint: it would tie the complaint to the family. A place
+    # the complaint's own text names was the family's choice to say, so it is taken.
+    remembered = None if draft.anonymous else service.place_of(turn.contact)
+    if remembered is not None and (not named or _fits(remembered, named)):
+        return _file(turn, draft, remembered, conversation)
+    return _settle(turn, draft, named, conversation)
+
+
+def _fits(place: Place, named: list[Place]) -> bool:
+    """A remembered place the text agrees with: it, or its district, is among the names (Баткенде: Dara fits)."""
+    return any(candidate.code in (place.code, place.district_code) for candidate in named)
+
+
+def _settle(turn: Turn, draft: ComplaintDraft, named: list[Place], conversation: Conversation | None) -> Answer:
+    """File at the one place named, or ask for what is still open: the village of a named rayon, which of several
+    candidates, or (nothing named) the rayon."""
+    gazetteer = get_gazetteer()
+    private = {"anonymous": True} if draft.anonymous else {}
+    if len(named) == 1 and not (named[0].district is None and gazetteer.municipalities.get(named[0].code)):
+        return _file(turn, draft, named[0], conversation)
+    if len(named) == 1:
+        rayon = named[0]
+        save_conversation(turn, FLOW, "municipality", {"district": rayon.code, **private}, conversation)
+        return turn.say(
+            "complaints/ask_municipality", district=rayon, municipalities=gazetteer.municipalities[rayon.code]
+        )
+    if 1 < len(named) <= MAX_CANDIDATES:
+        codes = [place.code for place in named]
+        save_conversation(turn, FLOW, "candidates", {"candidates": codes, **private}, conversation)
+        return turn.say("complaints/ask_municipality", district=None, municipalities=named)
+    save_conversation(turn, FLOW, "district", private, conversation)
+    return turn.say("complaints/ask_district", districts=gazetteer.districts, anonymous=draft.anonymous)
 
 
 def continue_complaint(turn: Turn, conversation: Conversation, body: str) -> Answer:
@@ -94,37 +120,78 @@ def continue_complaint(turn: Turn, conversation: Conversation, body: str) -> Ans
     turn.private = turn.private or draft.anonymous
     draft.message_ids = _message_ids(turn, draft)  # every SMS of the dialogue belongs to the complaint
     turn.session.add(draft)
+    if body.strip().rstrip(".").isdigit():  # only a bare number is a choice: "2 months unpaid" is more text
+        return _chosen(turn, conversation, draft, parse_number(body) or 0)
+    named, more_text = _places_in_answer(body)
+    if has_words(body) and (more_text or not named):
+        # Still writing: a long complaint often comes as several SMS. Keep it (and any place it names).
+        draft.text = f"{draft.text}\n{body.strip()}"
+    named = _narrow(named, conversation)
+    if named:
+        return _settle(turn, draft, named, conversation)
+    return _ask_again(turn, conversation, draft)
+
+
+def _places_in_answer(body: str) -> tuple[list[Place], bool]:
+    """The places an answer to the place question names, and whether it says more than a place.
+
+    An answer that is only a place may name it by an ordinary word (дара, лейлек): the question asked for a place.
+    A name with a typo is found when it is the whole answer (Катрн)."""
     gazetteer = get_gazetteer()
+    mentions = gazetteer.mentions(body)
+    relaxed = gazetteer.mentions(body, answering=True)
+    if other_words(body, relaxed) == 0:
+        mentions = relaxed
+    if not mentions and (typed := gazetteer.find_by_name(body)):
+        return [typed], False
+    return gazetteer.resolve(mentions), other_words(body, mentions) > 0
+
+
+def _question(conversation: Conversation) -> list[Place]:
+    """The places the pending question listed, in its order."""
+    gazetteer = get_gazetteer()
+    if conversation.step == "candidates":
+        return [p for code in conversation.data.get("candidates", []) if (p := gazetteer.get(code))]
     district = gazetteer.get(conversation.data.get("district"))
-    choices = gazetteer.municipalities.get(district.code, []) if district else gazetteer.districts
-    # Only a bare number is a choice: "2 months unpaid" is more complaint text, not district 2.
-    number = parse_number(body) if body.strip().rstrip(".").isdigit() else None
-    place: Place | None = None
-    if number == 0 and district is None and draft.anonymous:
+    return gazetteer.municipalities.get(district.code, []) if district else gazetteer.districts
+
+
+def _chosen(turn: Turn, conversation: Conversation, draft: ComplaintDraft, number: int) -> Answer:
+    listed = _question(conversation)
+    district = get_gazetteer().get(conversation.data.get("district"))
+    if 1 <= number <= len(listed):
+        return _settle(turn, draft, [listed[number - 1]], conversation)
+    if number == 0 and district is not None:  # not sure which village: the district
+        return _file(turn, draft, district, conversation)
+    if number == 0 and conversation.step == "district" and draft.anonymous:
         # "Rather not say": the complaint goes to the oblast, where no municipality's staff sees it.
         return _file(turn, draft, None, conversation)
-    if number is not None:
-        if district is not None and number == 0:
-            place = district
-        elif 1 <= number <= len(choices):
-            place = choices[number - 1]
-    else:
-        place = gazetteer.find_by_name(body)
-        if place is None and has_words(body):
-            # Still writing: a long complaint often comes as several SMS. Keep it, ask again.
-            draft.text = f"{draft.text}\n{body.strip()}"
-    if place is not None and district is None and place.district is None and gazetteer.municipalities.get(place.code):
-        data = {"district": place.code, **({"anonymous": True} if draft.anonymous else {})}
-        save_conversation(turn, FLOW, "municipality", data, conversation)
-        return turn.say(
-            "complaints/ask_municipality", district=place, municipalities=gazetteer.municipalities[place.code]
-        )
-    if place is not None:
-        return _file(turn, draft, place, conversation)
+    if number == 0 and conversation.step == "candidates":  # none of these: the usual question
+        return _settle(turn, draft, [], conversation)
+    return _ask_again(turn, conversation, draft)
+
+
+def _narrow(named: list[Place], conversation: Conversation) -> list[Place]:
+    """Of the places an answer names, those the question was about: the villages of the district asked about, the
+    candidates offered, or, asked for the rayon, the rayon of a name it shares with its own town or village."""
+    listed = {place.code for place in _question(conversation)}
+    if conversation.step == "district":
+        rayons = [p for p in named if p.district is None]
+        if len(rayons) == 1 and all(p.district_code == rayons[0].code for p in named):
+            return rayons
+        return named
+    return [p for p in named if p.code in listed] or named
+
+
+def _ask_again(turn: Turn, conversation: Conversation, draft: ComplaintDraft) -> Answer:
     save_conversation(turn, FLOW, conversation.step, conversation.data, conversation)
+    listed = _question(conversation)
+    if conversation.step == "candidates":
+        return turn.say("complaints/ask_municipality", district=None, municipalities=listed)
+    district = get_gazetteer().get(conversation.data.get("district"))
     if district is not None:
-        return turn.say("complaints/ask_municipality", district=district, municipalities=choices)
-    return turn.say("complaints/ask_district", districts=gazetteer.districts, anonymous=draft.anonymous)
+        return turn.say("complaints/ask_municipality", district=district, municipalities=listed)
+    return turn.say("complaints/ask_district", districts=listed, anonymous=draft.anonymous)
 
 
 def _file(turn: Turn, draft: ComplaintDraft, place: Place | None, conversation: Conversation | None = None) -> Answer:
