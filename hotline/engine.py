@@ -4,6 +4,7 @@ or the dialogue step answered. It never knows which transport a message used; ch
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import replace
 from datetime import datetime
 
@@ -14,7 +15,7 @@ from hotline.benefits import flows as benefit_flows
 from hotline.complaints import flows as complaint_flows
 from hotline.context import Context
 from hotline.db import commit_with_retry, serialize
-from hotline.dialogue import language, private
+from hotline.dialogue import language, loops, private
 from hotline.dialogue.contacts import forget_if_unused, get_or_create_contact
 from hotline.dialogue.inbound import Handled, Inbound
 from hotline.dialogue.turn import Answer, Turn
@@ -28,8 +29,10 @@ log = logging.getLogger(__name__)
 
 
 def clean_body(body: str) -> str:
-    """Control characters (NUL breaks PostgreSQL text) become U+FFFD; line breaks and tabs stay."""
-    return "".join(ch if ch.isprintable() or ch in "\n\r\t" else "\ufffd" for ch in body)
+    """The body as received, but for what a database cannot hold: C0/C1 controls (NUL breaks PostgreSQL text) and
+    lone surrogates (no UTF-8 for them) become U+FFFD; line breaks and tabs stay. Format characters (the zero-width
+    joiner inside a family emoji, a soft hyphen, a BOM) and combining marks are the family's text and stay."""
+    return "".join("\ufffd" if ch not in "\n\r\t" and unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in body)
 
 
 def _stored(session: Session, ctx: Context, message: Inbound) -> Handled | None:
@@ -99,6 +102,9 @@ def _process(session: Session, ctx: Context, inbound: Inbound) -> Handled:
     message.contact_id = contact.id
     turn = respond(session, ctx, contact, body, now, message)
     answer = turn.answer
+    if answer.texts and not turn.private and loops.pause_replies(session, ctx, phone, message):
+        # A reply loop (hotline/dialogue/loops.py): the turn is done and stored, its answer not sent.
+        answer.texts = []
     replies = [ctx.texts.render(name, answer.language, **context).text for name, context in answer.texts]
     if turn.private:
         _leave_no_trace(session, ctx, inbound, turn, kept, replies)

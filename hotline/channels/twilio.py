@@ -3,7 +3,11 @@ and calls for the voice line) through the real twilio client pointed at any base
 
 from __future__ import annotations
 
+import base64
+import codecs
 import logging
+import re
+import unicodedata
 from datetime import datetime
 
 import requests
@@ -33,6 +37,7 @@ STATUS_PATH = "/twilio/status"
 OPTED_OUT = {21610}
 PERMANENT = {21211, 21612, 21614, 30005, 30006, 30007, 30008}
 TEMPORARY = {20429, 21611, 30001, 30003, 30017, 30022}
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 CALLBACK_RING_SECONDS = 30  # how long a callback rings before Twilio gives up (no-answer)
 
 # The client's own logger writes query strings (phone numbers) at INFO: ours keeps only warnings.
@@ -92,6 +97,27 @@ async def read_twilio_form(request: Request, settings: Settings) -> dict[str, st
     return form
 
 
+def decode_possible_base64(body: str) -> str:
+    """The text of a body Twilio sent base64-encoded (it sometimes does with a long concatenated SMS); any other body
+    unchanged. The rule is RapidPro courier's (handlers/utils.go DecodePossibleBase64, called by its Twilio handler
+    handlers/twiml/handlers.go): line breaks removed, at least 60 characters, a multiple of 4, strict base64, and
+    an incomplete last character (Twilio cuts mid-character) dropped. One change: courier keeps the decoding when
+    half its characters are ASCII, which refuses every Kyrgyz or Russian text; we keep it when it is valid UTF-8
+    and readable (at least 90% neither controls nor unassigned), which random base64-shaped text never is."""
+    stripped = body.replace("\r", "").replace("\n", "").strip()
+    if len(stripped) < 60 or len(stripped) % 4 or not _BASE64.fullmatch(stripped):
+        return body
+    data = base64.b64decode(stripped)
+    if base64.b64encode(data).decode() != stripped:  # strict, as courier's: no stray padding bits
+        return body
+    try:  # final=False keeps an incomplete last character back instead of failing on it
+        text = codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+    except UnicodeDecodeError:
+        return body
+    readable = sum(ch in "\n\r\t" or unicodedata.category(ch) not in ("Cc", "Cn", "Co", "Cs") for ch in text)
+    return text if text and readable >= 0.9 * len(text) else body
+
+
 def inbound_from_form(form: dict[str, str]) -> Inbound:
     """The webhook fields we need; 400 naming the field when one is missing or malformed."""
     for name in ("MessageSid", "From", "To"):
@@ -100,7 +126,8 @@ def inbound_from_form(form: dict[str, str]) -> Inbound:
     sid = twilio_sid(form["MessageSid"])
     if sid is None:  # ASCII letters and digits only, as Twilio's ids are (isalnum alone takes "ЅМ١٢")
         raise HTTPException(400, "MessageSid is not a Twilio message id")
-    return Inbound(NAME, sid, form["From"], form["To"], form.get("Body", ""), utcnow())
+    body = decode_possible_base64(form.get("Body", ""))
+    return Inbound(NAME, sid, form["From"], form["To"], body, utcnow())
 
 
 def routes(handle: InboundHandler) -> APIRouter:
