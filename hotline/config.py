@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     max_complaints_per_day: int = Field(default=5, ge=1)
     max_status_failures_per_day: int = Field(default=5, ge=1)
     max_pin_failures_per_day: int = Field(default=10, ge=1)
+    # Reply loops (docs/MESSAGING.md): more than this many alike messages from one phone in the window, and nothing
+    # it sends is answered until they leave the window.
+    loop_limit: int = Field(default=3, ge=1)
+    loop_window_minutes: int = Field(default=60, ge=1, le=1440)
     default_oblast: str = "batken"
     # Outbound messaging (issue #4).
     sms_backend: Literal["auto", "twilio", "console"] = "auto"

@@ -77,6 +77,11 @@ JOB_LAST_SUCCESS = Gauge(
 JOB_INTERVAL = Gauge(
     "hotline_job_interval_seconds", "How often a scheduler job runs", JOB_LABELS, multiprocess_mode="max"
 )
+# Reply loops (hotline/dialogue/loops.py): each loop found once, and every message left unanswered because of one.
+REPLY_LOOPS = Counter(
+    "hotline_reply_loops", "Reply loops found: a phone sent more alike messages than HOTLINE_LOOP_LIMIT"
+)
+REPLY_LOOP_UNANSWERED = Counter("hotline_reply_loop_unanswered", "Inbound messages not answered during a reply loop")
 PROCESS_METRICS = (
     WEBHOOK_REQUESTS,
     WEBHOOK_SECONDS,
@@ -87,6 +92,8 @@ PROCESS_METRICS = (
     JOB_SECONDS,
     JOB_LAST_SUCCESS,
     JOB_INTERVAL,
+    REPLY_LOOPS,
+    REPLY_LOOP_UNANSWERED,
 )
 
 
