@@ -62,20 +62,9 @@ def _one_script(upper: str) -> str:
 
 
 def fold(word: str) -> str:
-    """The comparable form of a word: upper case, one script, Russian-nearest letters, no inner marks."""
-    upper = _INNER_MARKS.sub("", word.upper()).translate(_FOLD)
-    cyrillic = sum(_is_cyrillic(ch) for ch in upper)
-    latin = sum(_is_latin(ch) for ch in upper)
-    if cyrillic and latin:
-        # Prefer the reading that leaves one script only; else follow the majority of letters.
-        as_cyrillic = upper.translate(_LATIN_TO_CYRILLIC)
-        as_latin = upper.translate(_CYRILLIC_TO_LATIN)
-        tries = (as_cyrillic, as_latin) if cyrillic >= latin else (as_latin, as_cyrillic)
-        for candidate in tries:
-            if not (any(map(_is_cyrillic, candidate)) and any(map(_is_latin, candidate))):
-                return candidate
-        return tries[0]
-    return upper
+    """The comparable form of a word for dates' and places' lists: upper case, one script where its look-alike
+    letters allow (_one_script), Kyrgyz and Uzbek letters as their nearest Russian ones, no inner marks."""
+    return _one_script(_INNER_MARKS.sub("", word.upper()).translate(_FOLD))
 
 
 def skeleton(word: str) -> str:
