@@ -12,7 +12,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -73,6 +73,12 @@ class FakeTwilio:
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
+    # Run with each created message before the create call is answered: Twilio may post a status callback that
+    # early (see report()). Runs outside the lock, so it may create or report too.
+    on_create: Callable[[dict[str, Any]], None] | None = None
+    # Delivers a status callback as Twilio does, (url, form) -> HTTP status: the test signs and posts it to the app.
+    post: Callable[[str, dict[str, str]], int] | None = None
+    reported: list[tuple[str, str, int]] = field(default_factory=list)  # (message sid, status, HTTP answer)
 
     def fail(self, status: int, code: int | None = None, message: str = "scripted failure", times: int = 1) -> None:
         """Answer the next `times` creations with this error (-1: until told otherwise)."""
@@ -88,6 +94,26 @@ class FakeTwilio:
         """Accepted messages for one number."""
         with self.lock:
             return [m for m in self.messages if m["to"] == to]
+
+    def report(self, message: dict[str, Any], status: str, error: str | None = None, url: str | None = None) -> int:
+        """Post a status callback for `message` to its StatusCallback (or `url`), with the fields Twilio sends."""
+        assert self.post is not None, "set fake.post to deliver callbacks"
+        form = {
+            "AccountSid": message["account_sid"],
+            "ApiVersion": "2010-04-01",
+            "MessageSid": message["sid"],
+            "SmsSid": message["sid"],
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "To": message["to"],
+            "From": message.get("from") or "",
+        }
+        if error:
+            form["ErrorCode"] = error
+        answer = self.post(url or message["status_callback"], form)
+        with self.lock:
+            self.reported.append((message["sid"], status, answer))
+        return answer
 
     def _next_failure(self) -> Failure | None:
         with self.lock:
@@ -287,6 +313,8 @@ class _Handler(BaseHTTPRequestHandler):
         }
         with self.fake.lock:
             self.fake.messages.append(message)
+        if self.fake.on_create is not None:
+            self.fake.on_create(message)
         self._send(
             201, {k: v for k, v in message.items() if k not in ("status_callback", "validity_period", "received_at")}
         )

@@ -20,10 +20,23 @@ log = logging.getLogger(__name__)
 InboundHandler = Callable[[Session, Context, Inbound], Handled]
 
 
-def apply_report(session: Session, transport: str, reference: str, status: OutboundStatus, error: str | None) -> bool:
-    """Record one delivery report and commit; False when it was kept to be applied later (send not yet recorded)."""
+def apply_report(
+    session: Session,
+    transport: str,
+    reference: str,
+    status: OutboundStatus,
+    error: str | None,
+    outbox_id: int | None = None,
+) -> bool:
+    """Record one delivery report and commit; False when it was kept to be applied later (no message found)."""
     message = record_delivery_status(
-        session, transport=transport, reference=reference, status=status, error_code=error, now=utcnow()
+        session,
+        transport=transport,
+        reference=reference,
+        status=status,
+        error_code=error,
+        now=utcnow(),
+        outbox_id=outbox_id,
     )
     session.commit()
     if message is None:

@@ -24,6 +24,7 @@ from hotline.config import Settings
 from hotline.context import ContextDep
 from hotline.db import SessionDep
 from hotline.dialogue.inbound import Inbound
+from hotline.messaging.optout import twilio_action
 from hotline.messaging.sender import DeleteFailed, LookupFailed, Outgoing, SendResult
 from hotline.models import OutboundStatus, utcnow
 from hotline.webhooks import read_signed_form, twilio_sid
@@ -127,7 +128,20 @@ def inbound_from_form(form: dict[str, str]) -> Inbound:
     if sid is None:  # ASCII letters and digits only, as Twilio's ids are (isalnum alone takes "ЅМ١٢")
         raise HTTPException(400, "MessageSid is not a Twilio message id")
     body = decode_possible_base64(form.get("Body", ""))
-    return Inbound(NAME, sid, form["From"], form["To"], body, utcnow())
+    action = twilio_action(body, form.get("OptOutType"))
+    return Inbound(NAME, sid, form["From"], form["To"], body, utcnow(), action.value if action else None)
+
+
+def status_callback_url(settings: Settings, outbox_id: int) -> str:
+    """Where Twilio reports on one outbox message: our id in the URL, so the report finds its message even before
+    the create call has answered. Twilio signs the whole URL, query included, so the id cannot be forged."""
+    return f"{settings.public_url.rstrip('/')}{STATUS_PATH}?outbox={outbox_id}"
+
+
+def outbox_id_of(request: Request) -> int | None:
+    """Our outbox id from a status callback's URL (None for a callback of a message sent before it was added)."""
+    raw = request.query_params.get("outbox", "")
+    return int(raw) if raw.isascii() and raw.isdecimal() and len(raw) <= 18 else None
 
 
 def routes(handle: InboundHandler) -> APIRouter:
@@ -156,7 +170,8 @@ def routes(handle: InboundHandler) -> APIRouter:
             log.warning("status callback %s: unknown status %s ignored", sid, status[:32])
             return Response(status_code=204)
         error = form.get("ErrorCode", "").strip()
-        await run_in_threadpool(apply_report, session, NAME, sid, mapped, error if error.isalnum() else None)
+        code = error if error.isalnum() else None
+        await run_in_threadpool(apply_report, session, NAME, sid, mapped, code, outbox_id_of(request))
         return Response(status_code=204)
 
     return router
@@ -222,7 +237,7 @@ class TwilioSender:
             message = self.client.messages.create(
                 to=sms.to,
                 body=sms.body,
-                status_callback=f"{self.settings.public_url.rstrip('/')}{STATUS_PATH}",
+                status_callback=status_callback_url(self.settings, sms.outbox_id),
                 validity_period=self.settings.validity_period_seconds,
                 **sender,
             )

@@ -17,6 +17,9 @@ class Inbound:
     receiver: str
     body: str
     received_at: datetime
+    # What the transport itself did to the phone on seeing this message: "STOP" or "START" when Twilio's own
+    # opt-out acted (hotline.messaging.optout.twilio_action); None elsewhere.
+    carrier_action: str | None = None
 
 
 @dataclass(frozen=True)

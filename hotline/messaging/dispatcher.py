@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,12 +23,13 @@ from sqlmodel import Session, col, select
 
 from hotline.config import Settings
 from hotline.context import Context
+from hotline.messaging.optout import TWILIO
 from hotline.messaging.outbox import (
     QUIET_HOURS_EXEMPT,
     REQUESTED_BY_FAMILY,
     apply_kept_reports,
-    cancel_pending,
     in_quiet_hours,
+    opt_out_at_twilio,
     report_waiting,
 )
 from hotline.messaging.sender import LookupFailed, Outgoing, Sender, SendResult, VoiceSender
@@ -213,6 +215,31 @@ class Callbacks:
         return cls(f"{base}/twilio/voice", f"{base}/twilio/voice/status")
 
 
+@dataclass
+class _Recorder:
+    """Records each send's result the moment the provider answers, in its own short transaction, so a delivery
+    report never has to wait for the rest of the batch (50 messages at 1 segment/s is two minutes)."""
+
+    engine: Engine
+    settings: Settings
+    report: DispatchReport
+    now: datetime | None  # fixed by tests of time; the clock otherwise
+    lock: threading.Lock
+
+    def save(self, job: _Job) -> None:
+        """Write one job's result (the sending threads take turns: one writer at a time, as SQLite wants)."""
+        assert job.result is not None
+        done = utcnow() if self.now is None else self.now
+        with self.lock, Session(self.engine) as session:
+            message = session.exec(
+                select(OutboundMessage).where(OutboundMessage.id == job.message.id).with_for_update()
+            ).one()
+            contact = session.get(Contact, message.contact_id) if message.contact_id else None
+            _record(session, message, contact, job.result, done, self.settings, self.report)
+            session.add(message)
+            session.commit()
+
+
 def _send_one(
     sender: Sender,
     limiter: RateLimiter,
@@ -220,6 +247,7 @@ def _send_one(
     callbacks: Callbacks,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
+    recorder: _Recorder,
 ) -> None:
     # A job that missed its slot (the batch started late) books a new one instead of catching up in a burst.
     if clock() - job.start > min(LATE_TOLERANCE, 1 / limiter.rate):
@@ -236,6 +264,7 @@ def _send_one(
         else:
             job.result = sender.send(job.outgoing)
     SEND_RESULTS.labels("ok" if job.result.ok else "temporary" if job.result.temporary else "failed").inc()
+    recorder.save(job)
 
 
 def deliver_batch(
@@ -250,13 +279,16 @@ def deliver_batch(
     sleep: Callable[[float], None] = time.sleep,
     now: datetime | None = None,
 ) -> None:
-    """Send the messages claimed under `token` and record every result in one transaction.
+    """Send the messages claimed under `token`, recording each result as soon as the provider answers.
 
-    Sends run in a few threads, each starting at its slot on the shared rate clock. If the process dies before
-    the results are committed, the leases run out and the messages are reconciled with the provider, not resent."""
+    Sends run in a few threads, each starting at its slot on the shared rate clock. No transaction is held open
+    while the provider is called. If the process dies before a result is committed, its lease runs out and the
+    message is reconciled with the provider, not resent."""
     settings = ctx.settings
+    fixed_now = now
     now = now or utcnow()
-    with Session(engine) as session:
+    # Not expired on commit: the jobs' messages are read (body, id) after the commit that precedes the sends.
+    with Session(engine, expire_on_commit=False) as session:
         rows = session.exec(
             select(OutboundMessage, Contact)
             .join(Contact, col(OutboundMessage.contact_id) == Contact.id, isouter=True)
@@ -274,6 +306,16 @@ def deliver_batch(
             ):
                 _finish(message, OutboundStatus.CANCELLED, now, last_error="recipient opted out or erased")
                 report.cancelled += 1
+            elif (
+                sender.name == TWILIO
+                and message.channel == Channel.SMS
+                and contact is not None
+                and contact.twilio_blocked_at is not None
+            ):
+                # Twilio refuses every SMS to a phone it blocked (21610), even one the family asked for.
+                blocked = "blocked at Twilio until the phone sends START"
+                _finish(message, OutboundStatus.CANCELLED, now, last_error=blocked)
+                report.cancelled += 1
             else:
                 job = _Job(message, contact, ctx.vault.decrypt(message.recipient_encrypted))
                 already = None
@@ -282,7 +324,9 @@ def deliver_batch(
                     since = message.created_at - timedelta(minutes=1)
                     own = sender.own_reference(message.id or 0)
                     try:
-                        if own is not None and report_waiting(session, sender.name, own):
+                        if message.provider_sid is not None:
+                            already = message.provider_sid  # a report named it (by our outbox id): it went out
+                        elif own is not None and report_waiting(session, sender.name, own):
                             already = own  # its delivery report came while we were not listening: it went out
                         elif message.channel == Channel.CALL and isinstance(sender, VoiceSender):
                             already = sender.find_call(job.to, since)
@@ -301,24 +345,20 @@ def deliver_batch(
                 else:
                     jobs.append(job)
             session.add(message)
-        if jobs:
-            # One booking on the shared clock for the whole batch; each message gets its own slot in it.
-            start = limiter.reserve(sum(job.message.segments for job in jobs), clock())
-            for job in jobs:
-                job.start = start
-                start += job.message.segments / limiter.rate
-            callbacks = Callbacks.of(settings.public_url)
-            if pool is None:
-                for job in jobs:
-                    _send_one(sender, limiter, job, callbacks, clock, sleep)
-            else:
-                list(pool.map(lambda job: _send_one(sender, limiter, job, callbacks, clock, sleep), jobs))
-            done = utcnow() if now is None else now
-            for job in jobs:
-                assert job.result is not None
-                _record(session, job.message, job.contact, job.result, done, settings, report)
-                session.add(job.message)
         session.commit()
+    if jobs:
+        # One booking on the shared clock for the whole batch; each message gets its own slot in it.
+        start = limiter.reserve(sum(job.message.segments for job in jobs), clock())
+        for job in jobs:
+            job.start = start
+            start += job.message.segments / limiter.rate
+        callbacks = Callbacks.of(settings.public_url)
+        recorder = _Recorder(engine, settings, report, fixed_now, threading.Lock())
+        if pool is None:
+            for job in jobs:
+                _send_one(sender, limiter, job, callbacks, clock, sleep, recorder)
+        else:
+            list(pool.map(lambda job: _send_one(sender, limiter, job, callbacks, clock, sleep, recorder), jobs))
 
 
 def _record(
@@ -331,24 +371,23 @@ def _record(
     report: DispatchReport,
 ) -> None:
     if result.ok:
+        # A report may have come before the provider's answer (Twilio posts at once): it says more than "sent".
+        reported = message.status not in (OutboundStatus.SENDING, OutboundStatus.PENDING)
         _finish(
             message,
-            OutboundStatus.SENT,
+            OutboundStatus(message.status) if reported else OutboundStatus.SENT,
             now,
             provider_sid=result.provider_sid,
             sent_at=now,
-            last_error_code=None,
+            last_error_code=message.last_error_code if reported else None,
             last_error=None,
         )
         report.sent += 1
         return
     changes = {"last_error_code": result.error_code, "last_error": result.error}
     if result.opted_out:
-        # 21610: the phone sent STOP to Twilio. Record it as ours too and cancel what waits for it.
-        if contact is not None:
-            contact.opted_out_at = contact.opted_out_at or now
-            session.add(contact)
-            cancel_pending(session, contact.id or 0, "recipient opted out (21610)", now)
+        # 21610: the phone sent STOP to Twilio, which blocks it. Record the block and cancel what waits for it.
+        opt_out_at_twilio(session, contact.id if contact is not None else None, now)
         _finish(message, OutboundStatus.FAILED, now, **changes)
         report.failed += 1
     elif result.temporary and message.attempts < settings.max_send_attempts:

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from hotline.content import TextTooLong
 from hotline.context import Context
+from hotline.messaging.optout import OPTED_OUT_ERROR, TWILIO, blocked_at_twilio
 from hotline.messaging.routing import outbound_transport
 from hotline.models import Channel, Contact, DeliveryReport, OutboundMessage, OutboundStatus, Purpose, utcnow
 from hotline.segments import SegmentCount, count_segments
@@ -25,6 +26,7 @@ PRIORITY = {
     Purpose.COMPLAINT_UPDATE: 2,
     Purpose.REMINDER: 3,
     Purpose.CALLBACK: 1,  # the family is waiting by the phone
+    Purpose.POLL: 4,  # poll invitations (#22) wait for everything else
 }
 # An immediate answer to the family's own message may go at night, and so may an alert to a health volunteer
 # about a family that texted a danger sign; nothing else may.
@@ -173,6 +175,17 @@ def cancel_pending(session: Session, contact_id: int, reason: str, now: datetime
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def opt_out_at_twilio(session: Session, contact_id: int | None, now: datetime) -> None:
+    """Twilio refused or reported a message with 21610: the phone is blocked there and opted out here, and what
+    waits for it is cancelled (hotline.messaging.optout)."""
+    contact = session.get(Contact, contact_id) if contact_id else None
+    if contact is None:  # an anonymous complaint's answer names no contact
+        return
+    blocked_at_twilio(contact, now)
+    session.add(contact)
+    cancel_pending(session, contact.id or 0, f"recipient opted out at Twilio ({OPTED_OUT_ERROR})", now)
+
+
 def counts_by_status(session: Session) -> dict[str, int]:
     """How many messages are in each status (the CLI and /metrics show this)."""
     rows = session.exec(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status))
@@ -233,8 +246,15 @@ def _rank(status: OutboundStatus) -> int:
     return _RANK.get(status, 3)
 
 
-def _apply(message: OutboundMessage, status: OutboundStatus, error_code: str | None, now: datetime) -> None:
-    if _rank(status) > _rank(OutboundStatus(message.status)):
+def _apply(
+    session: Session, message: OutboundMessage, status: OutboundStatus, error_code: str | None, now: datetime
+) -> None:
+    # Through a Messaging Service, 21610 comes only in a report, never at send time.
+    if error_code == OPTED_OUT_ERROR and message.transport == TWILIO:
+        opt_out_at_twilio(session, message.contact_id, now)
+    # "queued"/"sending" never move a message: only the dispatcher's claim makes one sending (with a lease), and a
+    # pending message made sending without one would never be claimed again.
+    if status != OutboundStatus.SENDING and _rank(status) > _rank(OutboundStatus(message.status)):
         message.status = status
         if error_code:
             message.last_error_code = error_code[:16]
@@ -251,14 +271,21 @@ def record_delivery_status(
     error_code: str | None,
     now: datetime,
     keep_unknown: bool = True,
+    outbox_id: int | None = None,
 ) -> OutboundMessage | None:
-    """Apply a channel's delivery report to its message; repeats and late arrivals change nothing. A report for a
-    message whose send is not recorded yet (or an id we do not know) is kept and applied when the send is: None."""
-    message = session.exec(
-        select(OutboundMessage).where(
-            OutboundMessage.provider_sid == reference[:64], OutboundMessage.transport == transport
-        )
-    ).first()
+    """Apply a channel's delivery report to its message; repeats and late arrivals change nothing. The message is
+    found by our own outbox id when the report carries it (Twilio's callback URL does), so a report that comes
+    before the send call has even returned still finds it; else by the provider's id. A report that finds nothing
+    is kept and applied when its send is recorded: None."""
+    message = session.get(OutboundMessage, outbox_id) if outbox_id is not None else None
+    if message is not None and message.transport != transport:
+        message = None
+    if message is None:
+        message = session.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.provider_sid == reference[:64], OutboundMessage.transport == transport
+            )
+        ).first()
     if message is None:
         if not keep_unknown:
             return None
@@ -272,7 +299,9 @@ def record_delivery_status(
             )
         )
         return None
-    _apply(message, status, error_code, now)
+    if message.provider_sid is None and status != OutboundStatus.PENDING:
+        message.provider_sid = reference[:64]  # the provider has it: a resend after a lost answer is not needed
+    _apply(session, message, status, error_code, now)
     session.add(message)
     return message
 
@@ -297,7 +326,7 @@ def apply_kept_reports(session: Session, transport: str, now: datetime, limit: i
         .limit(limit)
     ).all()
     for report, message in rows:
-        _apply(message, OutboundStatus(report.status), report.error_code, now)
+        _apply(session, message, OutboundStatus(report.status), report.error_code, now)
         session.add(message)
         session.delete(report)
     return len(rows)

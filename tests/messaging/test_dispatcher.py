@@ -94,7 +94,7 @@ def test_sends_through_the_real_client(
     assert (report.claimed, report.sent) == (1, 1)
     [sent] = fake.messages
     assert (sent["to"], sent["body"], sent["from"]) == (PHONE, "Ден соолук: кеңеш", tctx.settings.twilio_from_number)
-    assert sent["status_callback"] == f"{tctx.settings.public_url}/twilio/status"
+    assert sent["status_callback"] == f"{tctx.settings.public_url}/twilio/status?outbox={message.id}"  # our id
     assert sent["validity_period"] == str(tctx.settings.validity_period_seconds)
     stored = status_of(session, message)
     assert (stored.status, stored.provider_sid, stored.attempts) == ("sent", sent["sid"], 1)

@@ -65,6 +65,7 @@ def test_every_periodic_job_is_registered(settings: Settings) -> None:
         "escalate_overdue",
         "forget_abandoned_anonymous",
         "plan_reminders",
+        "plan_poll_invitations",
         "purge_login_failures",
         "delete_recordings",
         "enforce_retention",
