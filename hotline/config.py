@@ -6,6 +6,8 @@ import json
 import logging
 import os
 import secrets
+import sys
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -110,6 +112,9 @@ class Settings(BaseSettings):
     public_number: str = ""
     # The number families text is free to text (agreed with the operator): only then does HELP say so.
     free_to_text: bool = False
+    # A decided complaint's SMS asks the family to rate the handling 1-3 (docs/REPORTS.md): off until the question's
+    # texts are reviewed by native speakers, and since the answer costs the family an SMS unless texting is free.
+    outcome_rating: bool = False
     # Kannel (a local operator's SMPP link): its sendsms interface, and how its sms-service calls us.
     kannel_sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
     kannel_username: str = ""
@@ -271,8 +276,11 @@ def resolve_secrets(settings: Settings) -> Settings:
             "(HOTLINE_ENCRYPTION_KEYS takes Fernet keys: `hotline keys generate`), "
             "or set HOTLINE_ENV=development for a local demo."
         )
+    first = not settings.dev_secrets_file.exists()
     generated = _load_dev_secrets(settings.dev_secrets_file)
-    log.warning(
+    # Said loudly when they are made; after that at INFO, which a server's log shows and a quiet CLI command not.
+    log.log(
+        logging.WARNING if first else logging.INFO,
         "development mode: using generated local secrets for %s from %s (never use these in production)",
         ", ".join(env for _, env in missing),
         settings.dev_secrets_file,
@@ -290,6 +298,19 @@ def _check_encryption_keys(settings: Settings) -> None:
             raise ConfigError(
                 "HOTLINE_ENCRYPTION_KEYS must be comma-separated Fernet keys (`hotline keys generate`)"
             ) from exc
+
+
+def development_checkout(environ: Mapping[str, str], *, prefix: str = sys.prefix, root: Path = ROOT) -> bool:
+    """True when the `hotline` command runs in a developer's checkout after `make run`: HOTLINE_ENV unset, no secret
+    in the environment (a server's environment holds them), the interpreter the checkout's own .venv beside its
+    pyproject.toml, and the development secrets `make run` generated present. A deployment fails at least one, so it
+    never turns into development: it stops with a configuration error instead (docs/DEPLOY.md)."""
+    if "HOTLINE_ENV" in environ or any(env in environ for _, env in SECRET_SETTINGS):
+        return False
+    if Path(prefix).resolve() != (root / ".venv").resolve() or not (root / "pyproject.toml").is_file():
+        return False
+    secrets_file = environ.get("HOTLINE_DEV_SECRETS_FILE") or root / "var" / "dev-secrets.json"
+    return Path(secrets_file).is_file()
 
 
 @lru_cache

@@ -17,6 +17,10 @@ from hotline.main import create_app
 from tests.fake_twilio import FakeServer, FakeTwilio, fake_twilio_server, running_fake_twilio
 from tests.support import make_settings, throwaway_database
 
+# Production unless a test says otherwise: in a checkout after `make run`, an unset HOTLINE_ENV would make the CLI
+# under test take the development settings (config.development_checkout).
+os.environ.setdefault("HOTLINE_ENV", "production")
+
 # The staff pages' fixtures (logged-in browsers, staff accounts) for every folder whose tests use the pages.
 pytest_plugins = ["tests.staff_pages"]
 

@@ -83,7 +83,7 @@ def test_serve_is_the_entry_point_make_run_uses() -> None:
 
 
 def test_complaints_list_and_show_for_operators(env: Settings) -> None:
-    for text in ("HELP", "COMPLAINT akim wanted money", "1", "1", "ANON not paid", "0"):
+    for text in ("HELP", "COMPLAINT akim wanted money", "1", "Dara", "ANON not paid", "0"):
         assert runner.invoke(app, ["sms", "--from", "+996555123456", text]).exit_code == 0
     listing = runner.invoke(app, ["complaints", "list"])
     assert listing.exit_code == 0, listing.output
@@ -170,3 +170,96 @@ def test_python_m_hotline_cli_knows_every_command_group(env: Settings) -> None:
         [sys.executable, "-m", "hotline.cli", "user", "list"], capture_output=True, text=True, env=os.environ
     )
     assert listed.returncode == 0 and "No such command" not in listed.stderr, listed.stderr
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _checkout_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A developer's shell in this checkout: no HOTLINE_* settings but a throwaway database and secrets file."""
+    import os
+
+    shell = {name: value for name, value in os.environ.items() if not name.startswith("HOTLINE_")}
+    shell |= {
+        "HOTLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'hotline.db'}",
+        "HOTLINE_DEV_SECRETS_FILE": str(tmp_path / "dev-secrets.json"),
+        "HOTLINE_VOICE_AUDIO_DIR": str(tmp_path / "voice"),
+    }
+    return shell | extra
+
+
+def _readme_commands() -> list[list[str]]:
+    """Every `.venv/bin/hotline …` line of the README's shell blocks, as a shell would split it."""
+    import re
+    import shlex
+
+    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    lines = [line for block in blocks for line in block.splitlines() if line.startswith(".venv/bin/hotline ")]
+    return [shlex.split(line, comments=True) for line in lines]
+
+
+def test_the_readme_commands_work_as_written_after_make_run(tmp_path: Path) -> None:
+    import subprocess
+
+    shell = _checkout_env(tmp_path)
+    # What `make run` does first (HOTLINE_ENV=development hotline migrate): the checkout's development secrets.
+    subprocess.run([".venv/bin/hotline", "migrate"], cwd=ROOT, env=shell | {"HOTLINE_ENV": "development"}, check=True)
+    commands = _readme_commands()
+    assert len(commands) >= 5, commands
+    for command in commands:
+        if "--url" in command:
+            continue  # needs the running server; the same path in-process is the line before
+        stdin = None
+        if command[1:3] == ["user", "create"]:
+            command, stdin = [*command, "--password-stdin"], "a long enough password\n"  # the prompt, scripted
+        ran = subprocess.run(command, cwd=ROOT, env=shell, input=stdin, capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, (command, ran.stdout, ran.stderr)
+        assert ran.stdout.strip(), command
+        assert ran.stderr == "", (command, ran.stderr)  # no Alembic INFO lines, no warnings
+
+
+def test_migrate_is_quiet_unless_verbose(tmp_path: Path) -> None:
+    import subprocess
+
+    shell = _checkout_env(tmp_path, HOTLINE_ENV="development")
+    subprocess.run([".venv/bin/hotline", "migrate"], cwd=ROOT, env=shell, check=True)  # `make run` made the secrets
+    quiet = subprocess.run([".venv/bin/hotline", "migrate"], cwd=ROOT, env=shell, capture_output=True, text=True)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "database is up to date\n", "")
+    told = subprocess.run(
+        [".venv/bin/hotline", "migrate", "--verbose"], cwd=ROOT, env=shell, capture_output=True, text=True
+    )
+    assert told.returncode == 0 and "alembic" in told.stderr
+
+
+def test_an_environment_with_secrets_never_becomes_development(tmp_path: Path) -> None:
+    import subprocess
+
+    shell = _checkout_env(tmp_path)
+    subprocess.run([".venv/bin/hotline", "migrate"], cwd=ROOT, env=shell | {"HOTLINE_ENV": "development"}, check=True)
+    # A server's environment (a secret set, HOTLINE_ENV forgotten) stays production and names what is missing.
+    deployed = shell | {"HOTLINE_SECRET_KEY": "k" * 40}
+    ran = subprocess.run([".venv/bin/hotline", "user", "list"], cwd=ROOT, env=deployed, capture_output=True, text=True)
+    assert ran.returncode == 2 and "HOTLINE_ENCRYPTION_KEYS" in ran.stderr
+    production = shell | {"HOTLINE_ENV": "production"}
+    ran = subprocess.run(
+        [".venv/bin/hotline", "user", "list"], cwd=ROOT, env=production, capture_output=True, text=True
+    )
+    assert ran.returncode == 2 and "Configuration error" in ran.stderr
+
+
+def test_a_checkout_is_development_only_in_its_own_virtualenv_after_make_run(tmp_path: Path) -> None:
+    from hotline.config import development_checkout
+
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / "pyproject.toml").write_text("")
+    secrets_file = tmp_path / "var" / "dev-secrets.json"
+    venv = str(tmp_path / ".venv")
+    assert not development_checkout({}, prefix=venv, root=tmp_path)  # before `make run`: no development secrets
+    secrets_file.parent.mkdir()
+    secrets_file.write_text("{}")
+    assert development_checkout({}, prefix=venv, root=tmp_path)
+    assert not development_checkout({}, prefix="/opt/hotline/venv", root=tmp_path)  # an installed package
+    assert not development_checkout({"HOTLINE_ENV": "production"}, prefix=venv, root=tmp_path)
+    assert not development_checkout({"HOTLINE_LOOKUP_KEY": "x" * 32}, prefix=venv, root=tmp_path)
+    (tmp_path / "pyproject.toml").unlink()
+    assert not development_checkout({}, prefix=venv, root=tmp_path)

@@ -130,9 +130,10 @@ def test_text_format_shows_the_request_id_or_a_dash() -> None:
 
 
 def test_the_command_line_logs_json_lines(env: Settings) -> None:
-    # A real process: the CLI configures logging itself (here the root logger has no test handlers).
+    # A real process: the CLI configures logging itself (here the root logger has no test handlers); one-shot
+    # commands log only with --verbose (hotline/cli/base.py).
     result = subprocess.run(
-        [sys.executable, "-c", "from hotline.cli import app; app()", "migrate"],
+        [sys.executable, "-c", "from hotline.cli import app; app()", "--verbose", "migrate"],
         env={**os.environ, "HOTLINE_LOG_FORMAT": "json"},
         capture_output=True,
         text=True,

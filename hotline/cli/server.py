@@ -12,7 +12,7 @@ import uvicorn
 from prometheus_client import start_http_server
 
 from hotline import metrics
-from hotline.cli.base import app, load_settings
+from hotline.cli.base import app, be_verbose, load_settings
 from hotline.db import migrate
 from hotline.logs import logging_config
 
@@ -44,8 +44,12 @@ def serve(
 
 
 @app.command("migrate")
-def migrate_command() -> None:
+def migrate_command(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show each migration Alembic runs.")] = False,
+) -> None:
     """Bring the database schema to the newest version."""
+    if verbose:
+        be_verbose()
     settings = load_settings()
     migrate(settings.database_url)
     typer.echo("database is up to date")

@@ -289,7 +289,8 @@ def _without_year(today: date, month: int, day: int, when: When) -> date:
     next one not more than four weeks past (the enrolment check allows that much)."""
     if day > monthrange(2024, month)[1]:
         raise ValueError("no such day")  # 31 April, 30 February
-    years = {"past": (0, -1), "future": (0, 1), "any": (0,)}[when]
+    # Back four years for a birth: the last 29 February may be that far (a child under five can be born on it).
+    years = {"past": (0, -1, -2, -3, -4), "future": (0, 1), "any": (0,)}[when]
     for offset in years:
         year = today.year + offset
         if day > monthrange(year, month)[1]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
+from hotline.dialogue import place_question
 from hotline.dialogue.state import save_conversation
 from hotline.dialogue.turn import Answer, Turn
-from hotline.models import Conversation, Enrolment, EnrolmentKind, EnrolmentStatus, HealthAlert, Household
+from hotline.models import Conversation, Enrolment, EnrolmentKind, EnrolmentStatus, Household
 from hotline.places import get_gazetteer
-from hotline.reminders import volunteers
+from hotline.reminders import alerts, join_place, volunteers
 from hotline.reminders.dates import birth_date, enrolment_kind, is_one_of, parse_date, pregnancy_month, read_date
 from hotline.reminders.service import (
     EnrolmentError,
@@ -18,11 +20,15 @@ from hotline.reminders.service import (
     check_due_date,
     due_date_from_month,
     enrol,
+    example_birth_date,
     household_of,
+    join_examples,
 )
 
 FLOW = "join"
 MAX_RETRIES = 2  # an answer not understood is asked again twice, then the dialogue ends with advice
+# The steps a message with BORN's word may answer ("родился в марте" is a date); not consent, not the place.
+DATE_STEPS = ("kind", "pregnancy", "child")
 
 
 def _household(turn: Turn) -> Household | None:
@@ -31,7 +37,7 @@ def _household(turn: Turn) -> Household | None:
 
 def _note_place(turn: Turn, text: str) -> None:
     """A village the family names while enrolling (ПОДПИСКА, мы из Кара-Бака) is its place, when none is known yet:
-    the household is then found by the health staff of that area. Only one clear place; never asked for."""
+    the household is then found by the health staff of that area. Only one clear place; then JOIN does not ask it."""
     named = get_gazetteer().find_in_text(text)
     if len(named) != 1 or turn.contact.municipality_code:
         return
@@ -54,8 +60,10 @@ def start_join(turn: Turn, rest: str) -> Answer:
 
 def continue_join(turn: Turn, conversation: Conversation, body: str) -> Answer:
     """The next answer of the JOIN dialogue."""
-    _note_place(turn, body)
     step = conversation.step
+    if step in place_question.STEPS:
+        return join_place.continue_place(turn, conversation, body)
+    _note_place(turn, body)
     if step == "kind":
         return _kind(turn, conversation, body)
     if step == "pregnancy":
@@ -72,7 +80,7 @@ def _retry(turn: Turn, conversation: Conversation | None, step: str, data: dict[
             turn.session.delete(conversation)
         return turn.say("reminders/join_gave_up")
     save_conversation(turn, FLOW, step, {**data, "retries": retries}, conversation)
-    return turn.say("reminders/join_retry", reason=reason, step=step)
+    return turn.say("reminders/join_retry", reason=reason, step=step, **join_examples(turn.day))
 
 
 def join_details(text: str) -> tuple[str | None, bool]:
@@ -95,7 +103,7 @@ def _kind(turn: Turn, conversation: Conversation | None, body: str) -> Answer:
     if in_words and read_date(body, turn.day).said_something:
         return _pregnancy(turn, conversation, body) if kind == "pregnancy" else _child(turn, conversation, body)
     save_conversation(turn, FLOW, kind, {"retries": 0}, conversation)
-    return turn.say(f"reminders/join_{kind}")
+    return turn.say(f"reminders/join_{kind}", **join_examples(turn.day))
 
 
 def _pregnancy(turn: Turn, conversation: Conversation | None, body: str) -> Answer:
@@ -140,14 +148,14 @@ def _consent(turn: Turn, conversation: Conversation, body: str) -> Answer:
 
 
 def _enrol(turn: Turn, conversation: Conversation | None, data: dict[str, object]) -> Answer:
-    if conversation is not None:
-        turn.session.delete(conversation)
     household = household_of(turn.session, turn.contact, turn.now, "sms")
     kind = EnrolmentKind(str(data["kind"]))
     day = date.fromisoformat(str(data["date"]))
     dates = {"due_date": day} if kind == EnrolmentKind.PREGNANCY else {"birth_date": day}
     enrol(turn.session, household, kind, turn.now, turn.day, **dates)
-    return turn.say("reminders/join_done", kind=kind.value, day=day)
+    turn.say("reminders/join_done", kind=kind.value, day=day)
+    # Enrolled first, so a family that does not answer the place question is enrolled all the same.
+    return join_place.ask_place(turn, household, conversation)
 
 
 def _active(turn: Turn, kind: EnrolmentKind) -> list[Enrolment]:
@@ -165,15 +173,19 @@ def _active(turn: Turn, kind: EnrolmentKind) -> list[Enrolment]:
 
 
 def born(turn: Turn, rest: str) -> Answer:
-    """BORN [date]: the pregnancy becomes a child (born today unless a date is given)."""
+    """BORN [date]: the pregnancy becomes a child (born today unless a date is given); a second BORN corrects the
+    date of the child the first one enrolled."""
     pregnancies = _active(turn, EnrolmentKind.PREGNANCY)
-    if not pregnancies:
-        return turn.say("reminders/not_enrolled")
     # "РОДИЛА 20 ноября", "ТӨРӨДҮМ кечээ"; words without a date ("РОДИЛА сына") mean today
     said_a_date = read_date(rest, turn.day, "past").said_something
     day = birth_date(rest, turn.answer.language, turn.day) if said_a_date else turn.day
+    if not pregnancies:
+        child = _born_child(turn)
+        if child is None:
+            return turn.say("reminders/not_enrolled")
+        return _correct_birth(turn, child, said_a_date, day)
     if day is None or day > turn.day:
-        return turn.say("reminders/born_date")
+        return turn.say("reminders/born_date", example=example_birth_date(turn.day))
     pregnancy = pregnancies[0]
     pregnancy.status, pregnancy.updated_at = EnrolmentStatus.COMPLETED, turn.now
     turn.session.add(pregnancy)
@@ -181,6 +193,45 @@ def born(turn: Turn, rest: str) -> Answer:
     assert household is not None
     enrol(turn.session, household, EnrolmentKind.CHILD, turn.now, turn.day, birth_date=day)
     return turn.say("reminders/born")
+
+
+def _born_child(turn: Turn) -> Enrolment | None:
+    """The child BORN enrolled: the newest active (or paused) child enrolled since a pregnancy was completed."""
+    household = _household(turn)
+    if household is None:
+        return None
+    completed = (
+        select(sa.func.max(Enrolment.updated_at))
+        .where(Enrolment.household_id == household.id, Enrolment.kind == EnrolmentKind.PREGNANCY)
+        .where(Enrolment.status == EnrolmentStatus.COMPLETED)
+        .scalar_subquery()
+    )
+    return turn.session.exec(
+        select(Enrolment)
+        .where(Enrolment.household_id == household.id, Enrolment.kind == EnrolmentKind.CHILD)
+        .where(col(Enrolment.status).in_([EnrolmentStatus.ACTIVE, EnrolmentStatus.PAUSED]))
+        .where(col(Enrolment.created_at) >= completed)
+        .order_by(col(Enrolment.id).desc())
+    ).first()
+
+
+def _correct_birth(turn: Turn, child: Enrolment, said_a_date: bool, day: date | None) -> Answer:
+    """A new date replaces the child's birth date (the planner reads it, so the next reminders follow it); without
+    one, the family is told the date on record and how to correct it."""
+    example = example_birth_date(turn.day)
+    if not said_a_date:
+        return turn.say("reminders/born_corrected", day=child.birth_date, changed=False, example=example)
+    try:
+        if day is None:
+            raise EnrolmentError("unreadable")
+        check_birth_date(day, turn.day)
+    except EnrolmentError:
+        return turn.say("reminders/born_date", example=example)
+    changed = day != child.birth_date
+    if changed:
+        child.birth_date, child.updated_at = day, turn.now
+        turn.session.add(child)
+    return turn.say("reminders/born_corrected", day=day, changed=changed, example=example)
 
 
 def loss(turn: Turn) -> Answer:
@@ -216,15 +267,8 @@ def resume(turn: Turn) -> None:
 
 
 def danger(turn: Turn, text: str) -> Answer:
-    """A danger sign or DANGER: go to the nearest facility now, call 103; health staff see it on the admin page."""
-    household = _household(turn)
-    alert = HealthAlert(
-        contact_id=turn.contact.id or 0,
-        message_id=turn.message_id,
-        municipality_code=(household.municipality_code if household else None) or turn.contact.municipality_code,
-        created_at=turn.now,
-    )
-    turn.session.add(alert)
-    turn.session.flush()
+    """A danger sign or DANGER: go to the nearest facility now, call 103; health staff see it on the admin page, the
+    village's volunteers are told (once for the day's alert)."""
+    alert = alerts.raise_alert(turn.session, turn.ctx, turn.contact, turn.message_id, text, turn.now)
     volunteers.notify(turn.session, turn.ctx, alert, turn.contact, turn.now)
     return turn.say("reminders/danger")

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from hotline.content import LANGUAGES
 from hotline.context import Context
 from hotline.dialogue.contacts import get_or_create_contact
+from hotline.keywords import fold
 from hotline.models import Enrolment, EnrolmentKind, Household, Volunteer, parse_int
 from hotline.phones import InvalidPhone, normalise_phone
 from hotline.places import get_gazetteer
@@ -25,7 +26,7 @@ from hotline.reminders.service import (
     enrol,
     household_of,
 )
-from hotline.staff.i18n import Explained
+from hotline.staff.i18n import Explained, catalogues
 
 COLUMNS = ("phone", "kind", "date", "language", "municipality", "send_hour", "consent")
 REQUIRED = ("phone", "kind", "date", "consent")
@@ -99,6 +100,17 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
     return rows
 
 
+def kind_named(text: str) -> EnrolmentKind | None:
+    """The enrolment kind a file names by its code (pregnancy, child) or as the form shows it in any interface
+    language (беременность, ребёнок), forgiving case and ё/е."""
+    typed = fold(text.strip())
+    for kind in (EnrolmentKind.PREGNANCY, EnrolmentKind.CHILD):
+        names = {kind.value, *(c[f"stage.{kind.value}"] for c in catalogues().values() if f"stage.{kind.value}" in c)}
+        if typed and typed in {fold(name) for name in names}:
+            return kind
+    return None
+
+
 def check_row(raw: dict[str, str], line: int, today: date) -> tuple[Row | None, list[Problem]]:
     """A row checked the way the SMS dialogue checks a family's answers."""
     errors: list[Problem] = []
@@ -107,17 +119,18 @@ def check_row(raw: dict[str, str], line: int, today: date) -> tuple[Row | None, 
         phone = normalise_phone(raw.get("phone", ""))
     except InvalidPhone:
         errors.append(Problem("import_phone", line=line, value=raw.get("phone", "")[:20]))
-    kind_text = raw.get("kind", "").lower()
-    kind = {"pregnancy": EnrolmentKind.PREGNANCY, "child": EnrolmentKind.CHILD}.get(kind_text)
+    kind_text = raw.get("kind", "")
+    kind = kind_named(kind_text)
     if kind is None:
         errors.append(Problem("import_kind", line=line, value=kind_text[:20]))
     language = raw.get("language") or "ky"
     if language not in LANGUAGES:
         errors.append(Problem("import_language", line=line, languages=", ".join(LANGUAGES)))
-    municipality = raw.get("municipality") or None
-    place = get_gazetteer().get(municipality)
-    if municipality and (place is None or place.district is None):
-        errors.append(Problem("import_municipality", line=line, value=municipality[:32]))
+    typed = raw.get("municipality") or None
+    place = get_gazetteer().get(typed) or (get_gazetteer().find_exact_name(typed) if typed else None)
+    municipality = place.code if place else typed
+    if typed and (place is None or place.district is None):
+        errors.append(Problem("import_municipality", line=line, value=typed[:32]))
     hour_text = raw.get("send_hour") or "10"
     send_hour = parse_int(hour_text)
     if send_hour is None or send_hour > 23:

@@ -24,6 +24,7 @@ from hotline.models import (
     ReminderPlanned,
 )
 from hotline.reminders.schedule import Scheduled
+from hotline.reminders.service import example_birth_date
 
 REMINDER_VALID = timedelta(days=2)
 
@@ -129,10 +130,11 @@ class Run:
             texts = self.ctx.texts
             # A text that asks for an answer names the number to write to when the sender is one-way.
             reply_to = reply_number(self.ctx.settings)
+            example = example_birth_date(self.day)  # a text that shows a birth date shows a past one
             rendered = (
-                texts.render(template, language, reply_to=reply_to)
+                texts.render(template, language, reply_to=reply_to, example=example)
                 if months is None
-                else texts.render(template, language, months=months, reply_to=reply_to)
+                else texts.render(template, language, months=months, reply_to=reply_to, example=example)
             )
             self._texts[key] = rendered
         return rendered

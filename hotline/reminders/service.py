@@ -52,6 +52,17 @@ def check_birth_date(born: date, today: date) -> None:
         raise EnrolmentError("child_too_old")
 
 
+def example_birth_date(today: date) -> date:
+    """The date a text gives as an example of a birth date: a past day, taken from the clock so it stays one."""
+    return today - timedelta(days=2)
+
+
+def join_examples(today: date) -> dict[str, date]:
+    """JOIN's examples, from the clock so they stay true: a child's birth about a year and a half ago (under five),
+    and a due date about four months ahead (within the nine months a due date may be)."""
+    return {"child_example": today - timedelta(days=540), "due_example": today + timedelta(days=120)}
+
+
 def household_of(
     session: Session, contact: Contact, now: datetime, channel: str, municipality: str | None = None
 ) -> Household:

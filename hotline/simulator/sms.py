@@ -18,16 +18,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
 
 from hotline.channels import android
 from hotline.config import Settings
 from hotline.context import ContextDep
 from hotline.db import SessionDep
 from hotline.dialogue.contacts import find_contact
-from hotline.models import OutboundMessage
 from hotline.phones import InvalidPhone, normalise_phone
 from hotline.segments import count_segments
+from hotline.simulator.thread import outbox_item, outbox_of, phone_history, why_no_reply
 from hotline.webhooks import sign
 
 router = APIRouter()
@@ -141,25 +141,13 @@ def simulator_outbox(sender: str, session: SessionDep, ctx: ContextDep) -> JSONR
     contact = find_contact(session, ctx, phone)
     if contact is None:
         return JSONResponse({"messages": []})
-    rows = session.exec(
-        select(OutboundMessage)
-        .where(OutboundMessage.contact_id == contact.id)
-        .order_by(col(OutboundMessage.created_at), col(OutboundMessage.id))
-        .limit(100)
-    )
-    messages = [
-        {
-            "id": m.id,
-            "text": m.body,
-            "status": str(m.status),
-            "purpose": str(m.purpose),
-            "segments": m.segments,
-            "encoding": m.encoding,
-            "channel": m.transport,
-        }
-        for m in rows
-    ]
-    return JSONResponse({"messages": messages})
+    return JSONResponse({"messages": [outbox_item(m) for m in outbox_of(session, contact)]})
+
+
+@router.get("/simulator/history")
+def simulator_history(sender: str, session: SessionDep, ctx: ContextDep) -> JSONResponse:
+    """The phone's thread so far, for a page that opens (or changes phone): nothing that came meanwhile is missed."""
+    return JSONResponse({"messages": phone_history(session, ctx, sender)})
 
 
 @router.get("/simulator", response_class=HTMLResponse)
@@ -170,7 +158,7 @@ def simulator_page(request: Request, ctx: ContextDep) -> HTMLResponse:
 
 
 @router.post("/simulator/send")
-async def simulator_send(request: Request, sms: SimulatedSms, ctx: ContextDep) -> JSONResponse:
+async def simulator_send(request: Request, sms: SimulatedSms, session: SessionDep, ctx: ContextDep) -> JSONResponse:
     """Send what was typed through the real signed webhook and return the replies with their cost."""
     if sms.channel not in ctx.settings.channel_list:
         return JSONResponse({"error": f"The {sms.channel} channel is not in HOTLINE_CHANNELS"}, status_code=422)
@@ -193,8 +181,7 @@ async def simulator_send(request: Request, sms: SimulatedSms, ctx: ContextDep) -
                 "channel": sms.channel,
             }
         )
-    if not replies and sms.channel == "android":
-        return JSONResponse({"replies": [], "note": "Replies come through the outbox, as the Android app sends them."})
     if not replies:
-        return JSONResponse({"replies": [], "note": "No reply (the sender is not a phone number, or after STOP)."})
+        reason = await run_in_threadpool(why_no_reply, session, ctx, sms.sender, sms.channel)
+        return JSONResponse({"replies": [], "note": reason})
     return JSONResponse({"replies": payload})

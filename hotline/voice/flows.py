@@ -13,7 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from hotline.benefits.service import ProgrammeVersion
 from hotline.complaints import service as complaints
 from hotline.complaints.reference import is_valid_reference
-from hotline.models import CallDirection, Complaint, parse_int
+from hotline.models import CallDirection, Complaint, ComplaintStatus, parse_int
 from hotline.places import get_gazetteer
 from hotline.voice.menus import (
     GATHER_SECONDS,
@@ -325,12 +325,14 @@ class Ivr(Menus):
     # --- status ---------------------------------------------------------------------------------------------
 
     def present_status_ref(self, before: Sequence[Prompt] = (), tries: int = 0) -> VoiceResponse:
-        """Eight digits, then #."""
+        """Eight digits, then # (or the timeout). No numDigits: its 8th key would submit, and the # the prompt
+        asks for would then answer the PIN question."""
         prompts = [*before, self.prompts.simple("status", "ask_reference")]
-        return self.menu("status_ref", prompts, tries=tries, digits=8, seconds=REFERENCE_SECONDS, finish_on_key="#")
+        return self.menu("status_ref", prompts, tries=tries, digits=None, seconds=REFERENCE_SECONDS, finish_on_key="#")
 
     def on_status_ref(self, digits: str) -> VoiceResponse:
         """A valid reference asks for the PIN; anything else is asked again."""
+        digits = digits.rstrip("#")
         if digits == "*":
             return self.present_main()
         if not is_valid_reference(digits):
@@ -338,11 +340,13 @@ class Ivr(Menus):
             tries = self.tries + 1
             return self.goodbye() if tries > MAX_REPEATS else self.present_status_ref(before=before, tries=tries)
         prompts = [self.prompts.simple("status", "ask_pin")]
-        return self.menu("status_pin", prompts, digits=4, seconds=GATHER_SECONDS, finish_on_key="#", r=digits)
+        # Likewise the PIN: four digits then #, four digits and the timeout, or just #.
+        return self.menu("status_pin", prompts, digits=None, seconds=GATHER_SECONDS, finish_on_key="#", r=digits)
 
     def on_status_pin(self, digits: str) -> VoiceResponse:
         """The status, as SMS STATUS gives it: only the phone's own named complaint, or an anonymous one by PIN."""
         reference = self.query.get("r", "")
+        digits = digits.rstrip("#")
         pin = digits if len(digits) == 4 and digits.isdigit() else None
         try:
             complaint = complaints.look_up(
@@ -354,7 +358,9 @@ class Ivr(Menus):
         if complaint is None:
             return self.present_main(preamble=[self.prompts.simple("status", "not_found")])
         answered = complaints.latest_answer(self.session, complaint) is not None
-        said = [self.prompts.status_is(str(complaint.status))]
+        # As SMS STATUS says it (complaints.flows.shown_status): a new complaint with an answer is not "waiting".
+        answered_new = complaint.status == ComplaintStatus.NEW and answered
+        said = [] if answered_new else [self.prompts.status_is(str(complaint.status))]
         said.append(self.prompts.simple("status", "answered" if answered else "no_answer"))
         return self.present_main(preamble=said)
 

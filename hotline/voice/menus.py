@@ -79,8 +79,9 @@ class Menus:
         return f"{self.ctx.settings.public_url.rstrip('/')}{path}?{query}"
 
     def speak(self, target: VoiceResponse | Gather, prompt: Prompt, language: str | None = None) -> None:
-        """Play the prompt's audio; without one, <Say> it where Twilio has a voice (Russian for ky and uz)."""
-        language = language or self.lang or FALLBACK_LANGUAGE
+        """Play the prompt's audio; without one, <Say> it where Twilio has a voice (Russian for ky and uz).
+        Before the caller chooses, the line speaks HOTLINE_DEFAULT_LANGUAGE, the language a first SMS gets."""
+        language = language or self.lang or self.ctx.settings.default_language
         path = self.audio.find(language, prompt.key)
         if path is not None:
             # The file's time in the URL: Twilio caches audio, and a new recording must be heard at once.
@@ -99,12 +100,13 @@ class Menus:
         *,
         preamble: Sequence[Prompt] = (),
         tries: int = 0,
-        digits: int = 1,
+        digits: int | None = 1,
         seconds: int = GATHER_SECONDS,
         finish_on_key: str = "",
         **state: str | int | None,
     ) -> VoiceResponse:
-        """Say `preamble`, then the menu inside <Gather> so a key press cuts it short; no key also comes back."""
+        """Say `preamble`, then the menu inside <Gather> so a key press cuts it short; no key also comes back.
+        `digits=None` takes any number of keys, up to `finish_on_key` or the timeout."""
         response = VoiceResponse()
         for prompt in preamble:
             self.speak(response, prompt)

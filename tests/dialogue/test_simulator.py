@@ -39,6 +39,7 @@ def test_simulator_rejects_bad_input_clearly(settings: Settings, tmp_path: Path)
         assert client.post("/simulator/send", content=b"not json").status_code == 422
         no_reply = client.post("/simulator/send", json={"sender": "Beeline", "body": "hi"})
     assert no_reply.status_code == 200 and no_reply.json()["replies"] == []
+    assert "not a phone number" in no_reply.json()["note"]
 
 
 def test_outbox_messages_show_in_the_simulator(settings: Settings, session: Session, tmp_path: Path) -> None:
@@ -95,3 +96,22 @@ def test_a_channel_not_in_use_cannot_be_simulated(settings: Settings, tmp_path: 
         response = client.post("/simulator/send", json={"sender": "0555123456", "body": "HELP", "channel": "kannel"})
     assert '<option value="kannel">' not in page.text
     assert response.status_code == 422 and "HOTLINE_CHANNELS" in response.json()["error"]
+
+
+def test_the_history_shows_each_answer_once_whichever_way_it_went(settings: Settings, tmp_path: Path) -> None:
+    dev = make_settings(settings.database_url, tmp_path, env="development", public_url="http://127.0.0.1:8000")
+    with TestClient(create_app(dev)) as client:
+        client.post("/simulator/send", json={"sender": "0555 123 456", "body": "ПОСОБИЕ"})
+        sent = client.post("/simulator/send", json={"sender": "0555 123 456", "body": "1", "channel": "android"})
+        history = client.get("/simulator/history", params={"sender": "+996555123456"}).json()["messages"]
+        nobody = client.get("/simulator/history", params={"sender": "Beeline"}).json()["messages"]
+    assert sent.json()["note"] == "Replies come through the outbox, as the Android app sends them."
+    # The Android answer went by the outbox: it is there once, as the outbox message, not again as a direct reply.
+    assert [(m.get("from_phone", False), m.get("outbox", False), m["channel"]) for m in history] == [
+        (True, False, "twilio"),
+        (False, False, "twilio"),
+        (True, False, "android"),
+        (False, True, "android"),
+    ]
+    assert history[1]["text"].startswith("Пособия: 1 ") and "1 200 сом/мес" in history[3]["text"]
+    assert nobody == []

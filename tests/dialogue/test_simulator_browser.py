@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
+from sqlmodel import Session, select
 
 from hotline.config import Settings
+from hotline.context import build_context
 from hotline.main import create_app
+from hotline.messaging import outbox
+from hotline.models import Contact, Purpose
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
 from tests.support import free_port, make_settings
 
@@ -38,4 +42,58 @@ def test_family_conversation_in_the_simulator(settings: Settings, tmp_path: Path
         expect(replies.nth(2)).to_contain_text("via kannel")
         expect(page.locator(".msg.out")).to_have_count(3)
         page.screenshot(path=str(tmp_path / "simulator.png"))
+        browser.close()
+
+
+def test_after_stop_the_simulator_says_why_nothing_comes_back(settings: Settings, tmp_path: Path) -> None:
+    require_chromium()
+    port = free_port()
+    dev = make_settings(settings.database_url, tmp_path, env="development", public_url=f"http://127.0.0.1:{port}")
+    with serve(create_app(dev), port) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 900, "height": 650})
+        page.goto(f"{base}/simulator")
+        for text in ("СТОП", "ПОСОБИЕ"):
+            page.get_by_label("Message").fill(text)
+            page.keyboard.press("Enter")
+        note = page.locator(".msg.in.error")
+        expect(note).to_contain_text("this phone sent STOP")
+        expect(note).to_contain_text("START")
+        expect(note).not_to_contain_text("not a phone number")
+        browser.close()
+
+
+def test_messages_that_came_while_the_page_was_closed_are_in_the_thread(
+    settings: Settings, session: Session, tmp_path: Path
+) -> None:
+    require_chromium()
+    port = free_port()
+    dev = make_settings(settings.database_url, tmp_path, env="development", public_url=f"http://127.0.0.1:{port}")
+    with serve(create_app(dev), port) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 900, "height": 650})
+        page.goto(f"{base}/simulator")
+        page.get_by_label("Message").fill("ПОСОБИЕ")
+        page.keyboard.press("Enter")
+        expect(page.locator(".msg.in").first).to_contain_text("Пособия: 1 ")
+        page.close()
+        # While nobody looks, an officer answers the phone (through the outbox, as every later message goes).
+        contact = session.exec(select(Contact)).one()
+        outbox.enqueue(
+            session,
+            build_context(dev),
+            contact=contact,
+            text="Жалоба 1234: Проверяем.",
+            purpose=Purpose.COMPLAINT_UPDATE,
+            key="t:1",
+        )
+        session.commit()
+        page = browser.new_page(viewport={"width": 900, "height": 650})
+        page.goto(f"{base}/simulator")
+        thread = page.locator("#thread .msg")
+        expect(thread).to_have_count(3)
+        expect(thread.nth(0)).to_have_text("ПОСОБИЕ")
+        expect(thread.nth(1)).to_contain_text("Пособия: 1 ")
+        expect(thread.nth(2)).to_contain_text("Жалоба 1234: Проверяем.")
+        expect(thread.nth(2)).to_contain_text("complaint_update")
         browser.close()

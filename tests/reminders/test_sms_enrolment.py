@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 
+import pytest
 from sqlmodel import Session, col, select
 
 from hotline.context import Context
@@ -21,7 +23,8 @@ from hotline.models import (
 )
 from hotline.reminders.importer import register_volunteer
 from hotline.reminders.planner import plan_day
-from tests.factories import converse
+from hotline.reminders.service import enrol, household_of
+from tests.factories import PHONE, converse
 
 TODAY = date(2027, 1, 4)
 
@@ -110,7 +113,7 @@ def test_born_switches_to_child_and_loss_stops_pregnancy_messages(session: Sessi
     assert say(session, ctx, "РОДИЛА 02.01.2027").startswith("Поздравляем! Теперь напоминания будут о малыше")
     pregnancy, child = enrolments(session)
     assert pregnancy.status == EnrolmentStatus.COMPLETED and child.birth_date == date(2027, 1, 2)
-    assert "нет подписки" in say(session, ctx, "РОДИЛА")  # the pregnancy is already a child
+    assert "Дата рождения записана: 02.01.2027" in say(session, ctx, "РОДИЛА")  # the pregnancy is already a child
 
     other = "+996555777888"
     for body in ("ПОДПИСКА", "1", "4 месяц", "да"):
@@ -148,13 +151,16 @@ def test_danger_words_get_an_immediate_answer_and_an_alert(session: Session, ctx
             "Срочно идите в ближайшую больницу или звоните 103 (скорая).",
             "Дароо жакынкы ооруканага барыңыз же 103 чалыңыз (тез жардам).",
         ), body
-    assert len(session.exec(select(HealthAlert)).all()) == 4
+    # One phone's danger messages of a day are one alert holding all of them (#19).
+    (alert,) = session.exec(select(HealthAlert)).all()
+    assert len(alert.message_ids) == 4
     # Ordinary words that merely start like a symptom word do not raise an alarm.
     assert "103" not in say(session, ctx, "Кандай пособие бар?")
     # A complaint's text is a complaint, even when it mentions blood.
     say(session, ctx, "ЖАЛОБА")
     assert "103" not in say(session, ctx, "врач потребовал деньги за анализ крови")
-    assert len(session.exec(select(HealthAlert)).all()) == 4
+    session.expire_all()
+    assert [len(a.message_ids) for a in session.exec(select(HealthAlert))] == [4]
 
 
 def test_danger_signs_are_forwarded_to_the_municipalitys_volunteer_even_at_night(
@@ -252,10 +258,65 @@ def test_a_child_with_its_age_in_the_first_message(session: Session, ctx: Contex
 def test_an_unsure_date_is_asked_again_not_guessed(session: Session, ctx: Context) -> None:
     say(session, ctx, "ПОДПИСКА 2")
     for unsure in ("31.02.2026", "3-4 ай"):
-        assert "Не поняли" in say(session, ctx, unsure) and "12.03.2025" in say(session, ctx, "ПОДПИСКА 2")
+        assert "Не поняли" in say(session, ctx, unsure) and "Дата рождения" in say(session, ctx, "ПОДПИСКА 2")
     say(session, ctx, "ПОДПИСКА 1")
     assert "Не поняли" in say(session, ctx, "3-4 месяца")
     assert enrolments(session) == []
+
+
+def example_dates(text: str) -> list[date]:
+    return [datetime.strptime(found, "%d.%m.%Y").date() for found in re.findall(r"\d\d\.\d\d\.\d{4}", text)]
+
+
+def enrol_pregnancy(session: Session, ctx: Context, due: date) -> None:
+    """A pregnancy enrolled (as JOIN or health staff would), so BORN's tests do not depend on JOIN's questions."""
+    contact = get_or_create_contact(session, ctx, PHONE, at(ctx))
+    enrol(
+        session, household_of(session, contact, at(ctx), "sms"), EnrolmentKind.PREGNANCY, at(ctx), TODAY, due_date=due
+    )
+    session.commit()
+
+
+def test_a_second_born_corrects_the_birth_date_and_the_reminders_follow_it(session: Session, ctx: Context) -> None:
+    enrol_pregnancy(session, ctx, TODAY + timedelta(days=20))
+    told_on = TODAY + timedelta(days=5)
+    say(session, ctx, "ТӨРӨДҮМ", told_on)  # sent days after the birth, without a date: born "today"
+    real = told_on - timedelta(days=2)
+
+    corrected = say(session, ctx, f"ТӨРӨДҮМ {real:%d.%m.%Y}", told_on + timedelta(days=1))
+    assert "оңдолду" in corrected and f"{real:%d.%m.%Y}" in corrected, corrected
+    pregnancy, child = enrolments(session)
+    assert pregnancy.status == EnrolmentStatus.COMPLETED
+    assert child.birth_date == real and child.status == EnrolmentStatus.ACTIVE
+    # The newborn's day-3 signs come on the third day after the real birth, not the day first told.
+    plan_day(session, ctx, real + timedelta(days=3), at(ctx, real + timedelta(days=3), 7))
+    session.commit()
+    planned = session.exec(select(ReminderPlanned).where(ReminderPlanned.code == "birth-d3")).one()
+    assert planned.day == real + timedelta(days=3) and planned.outbound_key is not None
+
+    # Without a date: the date on record, and how to correct it with an example that is a past day.
+    again = say(session, ctx, "ТӨРӨДҮМ", told_on + timedelta(days=1))
+    assert f"{real:%d.%m.%Y}" in again and enrolments(session)[-1].birth_date == real
+    assert any(d < told_on + timedelta(days=1) for d in example_dates(again) if d != real), again
+    # A future date is asked again, with an example in the past; the date on record stays.
+    future = say(session, ctx, "ТӨРӨДҮМ 02.01.2030", told_on + timedelta(days=1))
+    assert example_dates(future) and all(d < told_on + timedelta(days=1) for d in example_dates(future)), future
+    assert enrolments(session)[-1].birth_date == real
+
+
+def test_every_birth_date_example_is_a_past_day(session: Session, ctx: Context) -> None:
+    enrol_pregnancy(session, ctx, TODAY + timedelta(days=20))
+    for language, word in (("ru", "РОДИЛА"), ("ky", "ТӨРӨДҮМ"), ("uz", "ТУҒДИМ"), ("en", "BORN")):
+        reply = say(session, ctx, f"{word} 02.01.2030")
+        assert example_dates(reply) and all(d < TODAY for d in example_dates(reply)), (language, reply)
+    # Four weeks past the due date the planner asks whether the baby is born, with a past example too.
+    (pregnancy,) = enrolments(session)
+    assert pregnancy.due_date is not None
+    day = pregnancy.due_date + timedelta(weeks=4)
+    plan_day(session, ctx, day, at(ctx, day, 7))
+    session.commit()
+    asked = session.exec(select(OutboundMessage).where(OutboundMessage.purpose == Purpose.REMINDER)).all()[-1]
+    assert example_dates(asked.body) and all(d < day for d in example_dates(asked.body)), asked.body
 
 
 def test_born_with_a_date_in_words(session: Session, ctx: Context) -> None:
@@ -263,3 +324,21 @@ def test_born_with_a_date_in_words(session: Session, ctx: Context) -> None:
         say(session, ctx, body)
     assert say(session, ctx, "РОДИЛА 20 ноября").startswith("Поздравляем! Теперь напоминания будут о малыше")
     assert enrolments(session)[-1].birth_date == date(2026, 11, 20)
+
+
+def example_in(text: str) -> date:
+    found = re.search(r"(\d{2})\.(\d{2})\.(\d{4})", text)
+    assert found, text
+    return date(int(found.group(3)), int(found.group(2)), int(found.group(1)))
+
+
+@pytest.mark.parametrize("keyword", ["ПОДПИСКА", "JOIN", "КАТТАЛУУ", "АЪЗО"])
+def test_joins_examples_stay_true_whatever_the_day(session: Session, ctx: Context, keyword: str) -> None:
+    """A child's example birth is a past day of a child under five, a due date one ahead (#19 point 5)."""
+    say(session, ctx, keyword)
+    child = example_in(say(session, ctx, "2"))
+    assert TODAY - timedelta(days=5 * 365) < child < TODAY
+    say(session, ctx, keyword)
+    due = example_in(say(session, ctx, "1"))
+    assert TODAY < due < TODAY + timedelta(days=280)
+    assert example_in(say(session, ctx, "15")) == due  # the retry repeats the same example

@@ -48,6 +48,8 @@ BIRTHS = {
     "12 March 2025": date(2025, 3, 12),
     "12.03.2025": date(2025, 3, 12),
     "15.03": date(2026, 3, 15),
+    "29 февраля": date(2024, 2, 29),  # the last 29 February, which is not always within a year
+    "29.02": date(2024, 2, 29),
 }
 
 

@@ -73,6 +73,28 @@ class Phone:
         """Press keys in the current menu."""
         return self.post(self.gather().attrib["action"], Digits=digits)
 
+    def keys(self, sequence: str) -> ET.Element:
+        """Press keys one after another as Twilio's <Gather> takes them: the menu's `numDigits`-th key or its
+        `finishOnKey` (default `#`, none when empty, never part of `Digits`) submits at once, and the keys still
+        to press go to the next menu. Keys typed without the finishing key are sent when the timeout ends."""
+        typed = ""
+        for key in sequence:
+            gather = self.gather()
+            finish = gather.attrib.get("finishOnKey", "#")
+            limit = int(gather.attrib.get("numDigits", "0")) or None
+            if finish and key == finish:
+                self.post(gather.attrib["action"], Digits=typed)
+                typed = ""
+                continue
+            typed += key
+            if limit is not None and len(typed) >= limit:
+                self.post(gather.attrib["action"], Digits=typed)
+                typed = ""
+        if typed:
+            self.post(self.gather().attrib["action"], Digits=typed)
+        assert self.twiml is not None
+        return self.twiml
+
     def silence(self) -> ET.Element:
         """Press nothing: Twilio posts the action with no digits (actionOnEmptyResult)."""
         return self.post(self.gather().attrib["action"], Digits="")

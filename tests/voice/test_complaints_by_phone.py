@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlparse
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from hotline.complaints import service
 from hotline.complaints.reference import is_valid_reference, new_reference
 from hotline.config import Settings
 from hotline.context import Context
@@ -232,7 +233,7 @@ def test_status_by_keypad_for_own_and_anonymous_complaints(
     phone.dial()
     phone.press("4")
     assert phone.played() == ["status/ask_reference"]
-    assert phone.gather().attrib["numDigits"] == "8" and phone.gather().attrib["finishOnKey"] == "#"
+    assert "numDigits" not in phone.gather().attrib and phone.gather().attrib["finishOnKey"] == "#"
     phone.press(named.reference)
     assert phone.played() == ["status/ask_pin"]
     phone.press("")  # just #: no PIN
@@ -273,6 +274,58 @@ def test_anonymous_status_by_pin_from_another_phone(
     other.press(complaint.reference)
     other.press(voice_pin(voice_settings, sid))
     assert other.played() == ["status/is_new", "status/no_answer", "menu"]
+
+
+def test_status_by_the_keys_the_prompt_asks_for_reference_hash_pin_hash(
+    voice_client: TestClient, voice_settings: Settings, session: Session
+) -> None:
+    """The caller types exactly what the prompts say ("8 digits, then #", "the PIN, or just #"), key after key,
+    as Twilio's <Gather> passes them on; and the same without any # (Twilio sends the digits at the timeout)."""
+    phone = Phone(voice_client, voice_settings)
+    start_complaint(phone, identity="2")
+    sid = recording_sid()
+    phone.finish_recording(sid, seconds=10)
+    complaint = session.exec(select(Complaint)).one()
+    pin = voice_pin(voice_settings, sid)
+
+    other = Phone(voice_client, voice_settings, number=OTHER_PHONE)
+    other.dial()
+    other.keys("24")
+    assert other.played() == ["status/ask_reference"]
+    other.keys(f"{complaint.reference}#{pin}#")
+    assert other.played() == ["status/is_new", "status/no_answer", "menu"]
+    assert other.state()["n"] == "main"  # the main menu waits for a key: no PIN digit fell into it
+
+    other.keys("4")
+    other.keys(complaint.reference)  # no #: the timeout sends the eight digits
+    assert other.played() == ["status/ask_pin"]
+    other.keys(pin)
+    assert other.played() == ["status/is_new", "status/no_answer", "menu"]
+
+    # The caller's own named complaint: the reference, #, then just # for "no PIN".
+    phone = Phone(voice_client, voice_settings)
+    start_complaint(phone, identity="1")
+    phone.finish_recording(recording_sid(), seconds=10)
+    named = session.exec(select(Complaint).where(Complaint.id != complaint.id)).one()
+    phone = Phone(voice_client, voice_settings)
+    phone.dial()
+    phone.keys(f"4{named.reference}##")
+    assert phone.played() == ["status/is_new", "status/no_answer", "menu"]
+
+
+def test_status_of_a_new_complaint_an_officer_answered_is_not_waiting(
+    voice_client: TestClient, voice_settings: Settings, session: Session, ctx: Context
+) -> None:
+    phone = Phone(voice_client, voice_settings)
+    start_complaint(phone, identity="1")
+    phone.finish_recording(recording_sid(), seconds=10)
+    complaint = session.exec(select(Complaint)).one()
+    service.add_answer(session, ctx, complaint, "Текшерип жатабыз.", utcnow(), officer_id=None)
+    session.commit()
+    phone = Phone(voice_client, voice_settings)
+    phone.dial()
+    phone.keys(f"4{complaint.reference}##")
+    assert phone.played() == ["status/answered", "menu"]  # not "received, waiting for an officer"
 
 
 def test_too_many_wrong_references_are_throttled(

@@ -9,10 +9,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from hotline.benefits.service import get_catalogue
-from hotline.config import Settings
+from hotline.config import ROOT, Settings
+from hotline.content import TextLibrary
+from hotline.main import create_app
 from hotline.models import Contact, VoiceCall
 from hotline.voice.prompts import BENEFIT_PARTS
-from tests.factories import PHONE, post_form
+from tests.factories import PHONE, post_form, text_in
 from tests.voice.phone import Phone
 
 LANGUAGE_KEY = {"ky": "1", "ru": "2", "uz": "3"}
@@ -23,7 +25,7 @@ def test_first_call_asks_the_language_in_each_language_and_remembers_it(
 ) -> None:
     phone = Phone(voice_client, voice_settings)
     phone.dial()
-    assert phone.heard() == ["play:ru/welcome", "play:ky/language", "play:ru/language", "play:uz/language"]
+    assert phone.heard() == ["play:ky/welcome", "play:ky/language", "play:ru/language", "play:uz/language"]
     phone.press("3")
     assert phone.heard() == ["play:uz/menu"]
     contact = session.exec(select(Contact)).one()
@@ -41,6 +43,21 @@ def test_first_call_asks_the_language_in_each_language_and_remembers_it(
     again.press("1")
     session.expire_all()
     assert session.exec(select(Contact)).one().voice_language == "ky"
+
+
+@pytest.mark.parametrize("language", ["ky", "ru", "uz"])
+def test_a_first_call_and_a_first_sms_are_in_the_one_configured_language(
+    voice_settings: Settings, language: str
+) -> None:
+    settings = voice_settings.model_copy(update={"default_language": language})
+    with TestClient(create_app(settings), base_url="http://internal:8000") as client:
+        phone = Phone(client, settings)
+        phone.dial()
+        assert phone.heard()[0] == f"play:{language}/welcome"
+        phone.press("7")  # not a language: the caller is told so in the same language
+        assert phone.heard()[0] == f"play:{language}/common/invalid"
+        menu = TextLibrary(ROOT / "message_templates", settings.max_segments).render("menu", language).text
+        assert text_in(client, settings, "???", sender="+996700222333") == [menu]
 
 
 def test_prompts_sit_inside_gather_so_a_key_press_interrupts_them(

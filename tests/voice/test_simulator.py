@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import expect, sync_playwright
 from sqlmodel import Session, select
 
+from hotline.complaints.reference import new_reference
 from hotline.config import Settings
 from hotline.main import create_app
 from hotline.models import Complaint
@@ -75,6 +76,15 @@ def test_voice_simulator_in_the_browser(settings: Settings, tmp_path: Path) -> N
         page.get_by_role("button", name="3", exact=True).click()
         page.get_by_role("button", name="1", exact=True).click()
         expect(page.locator("#heard")).to_contain_text("103")  # pregnancy danger signs: call the ambulance, 103
+        # Status: the eight digits, then # as the prompt says, reach the PIN question; just # answers it.
+        page.get_by_role("button", name="*", exact=True).click()
+        page.get_by_role("button", name="4", exact=True).click()
+        expect(heard.last).to_contain_text("8 цифр")
+        for key in f"{new_reference()}#":
+            page.get_by_role("button", name=key, exact=True).click()
+        expect(heard.last).to_contain_text("пин-код")
+        page.get_by_role("button", name="#", exact=True).click()
+        expect(page.locator("#heard")).to_contain_text("не найдена")
         page.get_by_role("button", name="Hang up").click()
         expect(page.locator("#state")).to_have_text("Idle")
         browser.close()

@@ -30,19 +30,33 @@ document.getElementById("compose").addEventListener("submit", async (e) => {
 });
 // Messages the hotline sends later (officers' answers, reminders) arrive through the outbox: poll it.
 const seen = new Set();
-let firstPoll = true;
+const sender = () => encodeURIComponent(document.getElementById("sender").value);
+function pushedMeta(m) { return m.purpose + " via outbox on " + m.channel + ", " + m.status + ", " + m.segments + " SMS"; }
 async function pollOutbox() {
   try {
-    const res = await fetch("simulator/outbox?sender=" + encodeURIComponent(document.getElementById("sender").value));
+    const res = await fetch("simulator/outbox?sender=" + sender());
     const data = await res.json();
     for (const m of data.messages) {
       if (seen.has(m.id)) continue;
       seen.add(m.id);
-      if (!firstPoll) bubble(m.text, "in pushed", m.purpose + " via outbox on " + m.channel + ", " + m.status + ", " + m.segments + " SMS");
+      bubble(m.text, "in pushed", pushedMeta(m));
     }
-    firstPoll = false;
   } catch (err) { /* the next poll tries again */ }
 }
-document.getElementById("sender").addEventListener("change", () => { seen.clear(); firstPoll = true; pollOutbox(); });
-pollOutbox();
-setInterval(pollOutbox, 3000);
+// On opening (or another phone): the phone's thread so far, so what came while the page was closed is there.
+async function loadHistory() {
+  seen.clear();
+  thread.replaceChildren();
+  try {
+    const res = await fetch("simulator/history?sender=" + sender());
+    const data = await res.json();
+    for (const m of data.messages) {
+      if (m.from_phone) bubble(m.text, "out");
+      else if (m.outbox) { seen.add(m.id); bubble(m.text, "in pushed", pushedMeta(m)); }
+      else bubble(m.text, "in", "via " + m.channel + ", " + m.encoding + ", " + m.segments + " SMS");
+    }
+  } catch (err) { bubble("Network error: " + err, "in error"); }
+  await pollOutbox();
+}
+document.getElementById("sender").addEventListener("change", loadHistory);
+loadHistory().then(() => setInterval(pollOutbox, 3000));

@@ -27,14 +27,15 @@ function action() { return call && (call.gather ? call.gather.action : call.reco
 document.getElementById("dial").onclick = () => { heard.innerHTML = ""; call = null; step({}); };
 document.getElementById("pad").onclick = (e) => {
   if (e.target.tagName !== "BUTTON" || !call || !call.gather) return;
-  const key = e.target.textContent, g = call.gather, max = parseInt(g.numDigits || "1", 10);
+  // As Twilio: numDigits keys submit; without numDigits, any number of keys until finishOnKey (or "Wait").
+  const key = e.target.textContent, g = call.gather, max = g.numDigits ? parseInt(g.numDigits, 10) : Infinity;
   if (key === (g.finishOnKey || "#") && max > 1) { line(typed + "#", "you"); step({url: g.action, digits: typed}); return; }
   typed += key;
   if (typed.length >= max) { line(typed, "you"); step({url: g.action, digits: typed}); }
 };
 document.getElementById("silence").onclick = () => {
   if (!call) return;
-  if (call.gather) { line("(no key)", "you"); step({url: call.gather.action, digits: ""}); }
+  if (call.gather) { line(typed || "(no key)", "you"); step({url: call.gather.action, digits: typed}); }
   else if (call.redirect) { line("(silence)", "you"); step({url: call.redirect}); }
 };
 document.getElementById("speak").onclick = () => {
