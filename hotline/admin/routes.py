@@ -22,6 +22,7 @@ from hotline.reminders.reports import reminders_report
 from hotline.staff import accounts, auth
 from hotline.staff import audit as audit_log
 from hotline.staff.access import Forbidden
+from hotline.staff.csv_export import delimiter_of
 from hotline.staff.i18n import translator
 from hotline.staff.web import Admin, CsrfChecked, RowId, Supervisor, back, flash, render, role
 from hotline.voice.reports import voice_figures
@@ -59,6 +60,7 @@ def audit_page(
 ) -> HTMLResponse:
     """Who viewed, changed, answered, revealed in the supervisor's area, and the area's latest reveals."""
     rows, total = audit_log.list_audit(session, user, f, ctx.tz, page=page, per_page=100)
+    rows = audit_log.tell(session, rows, user.ui_language)
     params = {k: v for k, v in request.query_params.items() if k != "page"}
     return render(
         request,
@@ -70,7 +72,7 @@ def audit_page(
         pages=max(1, -(-total // 100)),
         f=f,
         users=audit_log.area_staff(session, user),
-        actions=audit_log.actions(session, user),
+        actions=audit_log.action_names(audit_log.actions(session, user), user.ui_language),
         reveals=audit_log.latest_reveals(session, user, ctx.tz),
         reveal_action=audit_log.REVEAL_ACTIONS[0],
         params=params,
@@ -78,9 +80,15 @@ def audit_page(
 
 
 @router.get("/audit.csv")
-def audit_csv(session: SessionDep, ctx: ContextDep, user: Supervisor, f: AuditFilterDep) -> StreamingResponse:
-    """The filtered audit log of the supervisor's area as CSV."""
-    rows = audit_log.start_export(session, user, f, ctx.tz, utcnow())
+def audit_csv(
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Supervisor,
+    f: AuditFilterDep,
+    sep: Annotated[str, Query(max_length=10)] = "",
+) -> StreamingResponse:
+    """The filtered audit log of the supervisor's area as CSV (`sep=semicolon` for a Russian Excel)."""
+    rows = audit_log.start_export(session, user, f, ctx.tz, utcnow(), delimiter=delimiter_of(sep))
     session.commit()
     return StreamingResponse(
         rows,
@@ -188,14 +196,16 @@ def create_user(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=auth.MAX_PASSWORD_LENGTH)],
     role_: Annotated[Role, Form(alias="role")],
-    level: Annotated[Jurisdiction, Form()],
-    area_code: Annotated[str, Form(max_length=32)],
+    area_code: Annotated[str, Form(max_length=64)] = "",
+    level: Annotated[Jurisdiction | None, Form()] = None,
     display_name: Annotated[str, Form(max_length=120)] = "",
     ui_language: Annotated[str, Form(max_length=2)] = "ru",
 ) -> RedirectResponse:
-    """Create a staff account (a supervisor or admin: request it, for a second person to approve)."""
+    """Create a staff account (a supervisor or admin: request it, for a second person to approve). The area is
+    required (its level follows from it; a level sent too must match)."""
 
     def work() -> AccountRequest | None:
+        area_level, area = accounts.resolve_area(area_code, level)
         return accounts.add_account(
             session,
             user,
@@ -203,8 +213,8 @@ def create_user(
             username=username,
             password=password,
             role=role_,
-            level=level,
-            area_code=area_code.strip(),
+            level=area_level,
+            area_code=area,
             display_name=display_name,
             ui_language=ui_language,
         )
@@ -239,17 +249,17 @@ def change_role(
     user: Admin,
     user_id: RowId,
     role_: Annotated[Role, Form(alias="role")],
-    level: Annotated[Jurisdiction, Form()],
-    area_code: Annotated[str, Form(max_length=32)],
+    area_code: Annotated[str, Form(max_length=64)] = "",
+    level: Annotated[Jurisdiction | None, Form()] = None,
 ) -> RedirectResponse:
     """Change an account's role or area (one that gives the power to reveal or approve: request it)."""
     target = _account(session, user_id)
-    return _settle_account(
-        request,
-        session,
-        user,
-        lambda: accounts.change_role(session, user, target, utcnow(), role=role_, level=level, area=area_code.strip()),
-    )
+
+    def work() -> AccountRequest | None:
+        area_level, area = accounts.resolve_area(area_code, level)
+        return accounts.change_role(session, user, target, utcnow(), role=role_, level=area_level, area=area)
+
+    return _settle_account(request, session, user, work)
 
 
 @router.post("/users/{user_id}/sessions/end", dependencies=[CsrfChecked])

@@ -22,6 +22,7 @@ def complaints_list(
 ) -> None:
     """List complaints, newest first: reference, date, status, category, where it is handled."""
     settings = load_settings()
+    tz = build_context(settings).tz  # times as the admin page shows them, in the hotline's time zone
     with session_scope(get_engine(settings.database_url)) as session:
         rows = complaint_service.list_complaints(session, status=status, limit=limit)
         if not rows:
@@ -30,8 +31,8 @@ def complaints_list(
             place = c.municipality_code or c.district_code or c.oblast_code
             anonymous = " anonymous" if c.anonymous else ""
             typer.echo(
-                f"{c.reference}  {c.created_at:%Y-%m-%d %H:%M}  {c.status:<13} {c.category:<9} "
-                f"{c.jurisdiction}:{place}{anonymous}  due {c.first_answer_due:%Y-%m-%d}"
+                f"{c.reference}  {c.created_at.astimezone(tz):%Y-%m-%d %H:%M}  {c.status:<13} {c.category:<9} "
+                f"{c.jurisdiction}:{place}{anonymous}  due {c.first_answer_due.astimezone(tz):%Y-%m-%d}"
             )
 
 
@@ -54,11 +55,11 @@ def complaints_show(reference: Annotated[str, typer.Argument(help="The 8-digit r
         routed = f" (routed: {complaint.routed_reason})" if complaint.routed_reason else ""
         typer.echo(f"Place: {where}; handled at {complaint.jurisdiction} level{routed}")
         typer.echo(
-            f"First answer due {complaint.first_answer_due:%Y-%m-%d}, resolution due "
-            f"{complaint.resolution_due:%Y-%m-%d}"
+            f"First answer due {complaint.first_answer_due.astimezone(ctx.tz):%Y-%m-%d}, resolution due "
+            f"{complaint.resolution_due.astimezone(ctx.tz):%Y-%m-%d}"
         )
         typer.echo("")
         typer.echo(complaint.text)
         typer.echo("")
         for event in complaint_service.events_of(session, complaint):
-            typer.echo(f"{event.at:%Y-%m-%d %H:%M}  {event.actor:<7} {event.kind}  {event.details}")
+            typer.echo(f"{event.at.astimezone(ctx.tz):%Y-%m-%d %H:%M}  {event.actor:<7} {event.kind}  {event.details}")

@@ -29,9 +29,15 @@ app.add_typer(user_app, name="user")
 def user_create(
     username: Annotated[str, typer.Argument(help="Login name: a-z, 0-9, . _ -")],
     role: Annotated[Role, typer.Option(help="officer, supervisor or admin.")],
-    area: Annotated[str, typer.Option(help="Area code from places.toml (an oblast, district or municipality).")] = "",
+    area: Annotated[
+        str,
+        typer.Option(
+            help="Required (not for an admin): the area's code or name from places.toml, e.g. dara, Кара-Бак, "
+            "batken-rayon; the oblast's code (batken) gives the whole oblast."
+        ),
+    ] = "",
     level: Annotated[
-        Jurisdiction | None, typer.Option(help="Level of the area; guessed from the code if left out.")
+        Jurisdiction | None, typer.Option(help="Level of the area; follows from the area, checked if given.")
     ] = None,
     name: Annotated[str, typer.Option(help="Display name.")] = "",
     language: Annotated[str, typer.Option(help="Interface language: ru, en or ky.")] = "ru",
@@ -42,14 +48,13 @@ def user_create(
     Whoever runs this holds the server, so no second person approves; it is audited as made on the server (with
     the system user's name), and a supervisor or admin made this way is told to the area's supervisors."""
     settings = load_settings()
-    area = area or settings.default_oblast
-    if level is None:
-        place = get_gazetteer().get(area)
-        level = (
-            Jurisdiction.OBLAST
-            if place is None
-            else (Jurisdiction.DISTRICT if place.district is None else Jurisdiction.MUNICIPALITY)
-        )
+    try:
+        # An admin sees no complaints: its area is the oblast. Anyone else names an area, never assumed.
+        area = area or (settings.default_oblast if role == Role.ADMIN else "")
+        area_level, area_code = accounts.resolve_area(area, level)
+    except auth.AccountError as exc:
+        typer.secho(f"Not created: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -64,12 +69,13 @@ def user_create(
                 username=username,
                 password=password,
                 role=role,
-                level=level,
-                area_code=area,
+                level=area_level,
+                area_code=area_code,
                 display_name=name,
                 ui_language=language,
             )
-            typer.echo(f"created {user.role} {user.username} ({user.level} {user.area_code})")
+            area_name = get_gazetteer().area_name(user.area_code, "ru")
+            typer.echo(f"created {user.role} {user.username} ({user.level} {user.area_code}: {area_name})")
     except auth.AccountError as exc:
         typer.secho(f"Not created: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
@@ -82,7 +88,8 @@ def user_list() -> None:
     with session_scope(get_engine(settings.database_url)) as session:
         for user in session.exec(select(StaffUser).order_by(StaffUser.username)):
             state = "active" if user.active else "inactive"
-            typer.echo(f"{user.username:<20} {user.role:<11} {user.level:<13} {user.area_code:<16} {state}")
+            area = f"{user.area_code} ({get_gazetteer().area_name(user.area_code, 'ru')})"
+            typer.echo(f"{user.username:<20} {user.role:<11} {user.level:<13} {area:<36} {state}")
 
 
 @user_app.command("unlock")

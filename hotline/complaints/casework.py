@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select, update
 
+from hotline.complaints.closing import tell_outcome
 from hotline.complaints.escalation import escalate, supervisors_of
 from hotline.complaints.service import (
     DECIDED_STATUSES,
@@ -24,6 +26,7 @@ from hotline.content import Rendered, TextTooLong
 from hotline.context import Context
 from hotline.models import (
     Actor,
+    AuditEntry,
     Complaint,
     ComplaintAnswer,
     ComplaintEvent,
@@ -33,12 +36,14 @@ from hotline.models import (
     Jurisdiction,
     Notification,
     OutboundMessage,
+    OutboundStatus,
     StaffUser,
 )
 from hotline.places import get_gazetteer
 from hotline.staff.access import RANK, Forbidden, can_see, is_supervisor, visible_clause
 from hotline.staff.audit import audit
 from hotline.staff.i18n import Explained
+from hotline.staff.narrate import Narrator, ids_in, staff_names
 
 MAX_NOTE_CHARS = 2000
 MIN_REVEAL_REASON_CHARS = 10
@@ -65,12 +70,24 @@ class ThreadItem:
 
 
 @dataclass(frozen=True)
+class HistoryItem:
+    """One line of the complaint's history, told in the reader's language."""
+
+    at: datetime
+    kind: str
+    text: str
+    note: str  # an internal note's own text, shown below its line
+
+
+@dataclass(frozen=True)
 class ComplaintView:
     """Everything the complaint page shows."""
 
     complaint: Complaint
     thread: list[ThreadItem]
     events: list[ComplaintEvent]
+    history: list[HistoryItem]
+    routed_reason: str  # why it was moved up, in the reader's language
     masked_phone: str
     assignee: StaffUser | None
     staff: list[StaffUser]  # who it may be assigned to
@@ -95,10 +112,21 @@ class NoRecording(Exception):
     """The complaint came by SMS: there is nothing to listen to."""
 
 
-def read_complaint(session: Session, user: StaffUser, complaint_id: int, now: datetime) -> Complaint:
-    """Open a complaint to read it: every opening is audited (a refused one too)."""
+def read_complaint(session: Session, user: StaffUser, complaint_id: int, now: datetime, tz: ZoneInfo) -> Complaint:
+    """Open a complaint to read it, audited: one `view` row per person, complaint and local day (every page after a
+    change is an opening too, and the changes have rows of their own); a refused opening always has one."""
     complaint = open_complaint(session, user, complaint_id, now, "view")
-    audit(session, user, "view", now, complaint)
+    day_start = datetime.combine(now.astimezone(tz).date(), time(), tz)
+    seen_today = session.exec(
+        select(AuditEntry.id).where(
+            AuditEntry.user_id == user.id,
+            AuditEntry.complaint_id == complaint.id,
+            AuditEntry.action == "view",
+            col(AuditEntry.at) >= day_start,
+        )
+    ).first()
+    if seen_today is None:
+        audit(session, user, "view", now, complaint)
     return complaint
 
 
@@ -144,7 +172,7 @@ def complaint_view(session: Session, ctx: Context, user: StaffUser, complaint: C
     }
     for key, answer in keys.items():
         message = outbox.get(key)
-        status = message.status if message else ("waiting_status" if complaint.anonymous else "")
+        status = _delivery(message) if message else ("waiting_status" if complaint.anonymous else "")
         thread.append(ThreadItem(answer.created_at, False, answer.text, str(status)))
     thread.sort(key=lambda item: item.at)
     staff = [
@@ -153,12 +181,24 @@ def complaint_view(session: Session, ctx: Context, user: StaffUser, complaint: C
         if can_see(u, complaint)
     ]
     events = events_of(session, complaint)
-    ids = {e.actor_id for e in events if e.actor_id} | {a.officer_id for a in answers if a.officer_id}
-    names = {u.id or 0: u.display_name for u in session.exec(select(StaffUser).where(col(StaffUser.id).in_(ids)))}
+    ids = {e.actor_id for e in events} | {a.officer_id for a in answers} | ids_in(e.details for e in events)
+    names = staff_names(session, ids)
+    narrator = Narrator(user.ui_language, names)
+    history = [
+        HistoryItem(
+            e.at,
+            e.kind,
+            narrator.event(e.kind, e.actor, e.actor_id, e.details),
+            str(e.details.get("text", "")) if e.kind == "note" else "",
+        )
+        for e in events
+    ]
     return ComplaintView(
         complaint=complaint,
         thread=thread,
         events=events,
+        history=history,
+        routed_reason=narrator.value("routed", "reason", complaint.routed_reason),
         masked_phone=masked_phone(session, ctx, complaint),
         assignee=session.get(StaffUser, complaint.assignee_id) if complaint.assignee_id else None,
         staff=staff,
@@ -169,8 +209,28 @@ def complaint_view(session: Session, ctx: Context, user: StaffUser, complaint: C
     )
 
 
-def set_status(session: Session, user: StaffUser, complaint: Complaint, new: str, now: datetime) -> None:
-    """Move the complaint along its workflow; closing and reopening are a supervisor's."""
+# Why the outbox cancelled a message: the family's STOP (ours, or Twilio's 21610), as outbox.py and dispatcher.py write.
+STOPPED_PREFIX = "recipient opted out"
+
+
+def _delivery(message: OutboundMessage) -> str:
+    # An answer cancelled because the family sent STOP says so, not just "cancelled".
+    stopped = message.status == OutboundStatus.CANCELLED and (message.last_error or "").startswith(STOPPED_PREFIX)
+    return "stopped" if stopped else str(message.status)
+
+
+def set_status(
+    session: Session,
+    user: StaffUser,
+    complaint: Complaint,
+    new: str,
+    now: datetime,
+    *,
+    by_answer: bool = False,
+    ctx: Context | None = None,
+) -> None:
+    """Move the complaint along its workflow; closing and reopening are a supervisor's. Given the context, a
+    decision (resolved, rejected) is told to a named family (closing.tell_outcome)."""
     try:
         target = ComplaintStatus(new)
     except ValueError as exc:
@@ -188,7 +248,10 @@ def set_status(session: Session, user: StaffUser, complaint: Complaint, new: str
     else:  # reopened, or still open: the deadline that matters now
         complaint.decided_at = None
         complaint.due_at = complaint.resolution_due if complaint.first_answered_at else complaint.first_answer_due
-    audit(session, user, "status", now, complaint, old=current.value, new=target.value)
+    extra = {"by_answer": True} if by_answer else {}
+    audit(session, user, "status", now, complaint, old=current.value, new=target.value, **extra)
+    if ctx is not None:
+        tell_outcome(session, ctx, complaint, now)
 
 
 def set_category(session: Session, user: StaffUser, complaint: Complaint, category: str, now: datetime) -> None:
@@ -299,8 +362,10 @@ def preview_answer(ctx: Context, complaint: Complaint, text: str) -> Rendered:
     return ctx.texts.render("complaints/update", complaint.language, reference=complaint.reference, text=text.strip())
 
 
-def answer(session: Session, ctx: Context, user: StaffUser, complaint: Complaint, text: str, now: datetime) -> None:
-    """Send the family an answer through the outbox; the first one meets the first-answer deadline."""
+def answer(session: Session, ctx: Context, user: StaffUser, complaint: Complaint, text: str, now: datetime) -> bool:
+    """Send the family an answer through the outbox; the first one meets the first-answer deadline, and a new
+    complaint is in progress from then on (audited as a status change). False when the family's STOP keeps the
+    SMS from going (the answer is kept, and shown on STATUS from another phone with the PIN)."""
     text = " ".join(text.split())
     if not text:
         raise Refused("answer_empty")
@@ -308,7 +373,7 @@ def answer(session: Session, ctx: Context, user: StaffUser, complaint: Complaint
         raise Refused("closed")
     try:
         preview_answer(ctx, complaint, text)
-        add_answer(session, ctx, complaint, text, now, officer_id=user.id)
+        stored = add_answer(session, ctx, complaint, text, now, officer_id=user.id)
     except TextTooLong as exc:
         raise Refused("answer_long", segments=exc.segments, max=exc.budget) from exc
     if complaint.first_answered_at is None:
@@ -317,10 +382,17 @@ def answer(session: Session, ctx: Context, user: StaffUser, complaint: Complaint
             complaint.due_at = complaint.resolution_due
         session.add(complaint)
     audit(session, user, "answer", now, complaint, chars=len(text))
+    if ComplaintStatus(complaint.status) == ComplaintStatus.NEW:
+        # One click less: answering a new complaint is working on it; the officer need not save the status too.
+        set_status(session, user, complaint, ComplaintStatus.INVESTIGATING, now, by_answer=True)
+    key = f"complaint:{complaint.id}:answer:{stored.id}"
+    message = session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).first()
+    return message is None or _delivery(message) != "stopped"
 
 
-def reveal(session: Session, ctx: Context, user: StaffUser, complaint: Complaint, reason: str, now: datetime) -> str:
-    """The complainant's full number, for a supervisor who writes why; recorded in the trail and the audit log."""
+def reveal(session: Session, user: StaffUser, complaint: Complaint, reason: str, now: datetime) -> AuditEntry:
+    """Let a supervisor who writes why see the complainant's full number, once: recorded in the trail and the audit
+    log, whose row the next page shows the number for (revealed_number)."""
     _require_supervisor(session, user, complaint, "reveal", now)
     reason = " ".join(reason.split())
     if len(reason) < MIN_REVEAL_REASON_CHARS:
@@ -331,7 +403,35 @@ def reveal(session: Session, ctx: Context, user: StaffUser, complaint: Complaint
     if contact is None:
         raise Refused("anonymous")
     record_event(session, complaint, "identity_revealed", Actor.OFFICER, now, actor_id=user.id, reason=reason)
-    audit(session, user, "reveal", now, complaint, reason=reason)
+    entry = audit(session, user, "reveal", now, complaint, reason=reason)
+    session.flush()
+    return entry
+
+
+REVEAL_SHOWN_WITHIN = timedelta(minutes=2)
+
+
+def revealed_number(
+    session: Session, ctx: Context, user: StaffUser, complaint: Complaint, entry_id: int, now: datetime
+) -> str | None:
+    """The number a reveal was for, the first time the page after it asks (post-redirect-get): the reveal's audit
+    row must be this user's, about this complaint, recent, and not shown yet; it then records when it was shown, so
+    a reload, the back button or a copied cookie shows the masked number and writes no second reveal."""
+    entry = session.get(AuditEntry, entry_id)
+    if (
+        entry is None
+        or entry.action != "reveal"
+        or entry.user_id != user.id
+        or entry.complaint_id != complaint.id
+        or "shown_at" in entry.details
+        or not now - REVEAL_SHOWN_WITHIN <= entry.at <= now
+    ):
+        return None
+    contact = session.get(Contact, complaint.contact_id) if complaint.contact_id and not complaint.anonymous else None
+    if contact is None:  # erased in between
+        return None
+    entry.details = {**entry.details, "shown_at": now.isoformat(timespec="seconds")}
+    session.add(entry)
     return ctx.vault.decrypt(contact.phone_encrypted)
 
 

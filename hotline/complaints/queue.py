@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -16,13 +15,16 @@ from sqlmodel import Session, col, select
 
 from hotline.complaints.reference import is_valid_reference
 from hotline.models import Complaint, StaffUser, parse_int
-from hotline.staff.access import visible_clause
+from hotline.places import Place, get_gazetteer
+from hotline.staff.access import place_in_area, visible_clause
 from hotline.staff.audit import audit
-from hotline.staff.csv_export import SafeWriter
+from hotline.staff.csv_export import csv_stream
+from hotline.staff.i18n import translator
 
 PER_PAGE = 50
 MAX_QUERY_CHARS = 200
 _WORD = re.compile(r"\w+", re.UNICODE)
+_REFERENCE_GAPS = re.compile(r"[\s\-.]")
 
 
 @dataclass(frozen=True)
@@ -68,25 +70,51 @@ class QueuePage:
     has_next: bool = False
 
 
-def _search(query: Any, text: str, dialect: str) -> Any:
-    text = text.strip()[:MAX_QUERY_CHARS]
-    if is_valid_reference(text):
-        return query.where(Complaint.reference == text)
-    words = _WORD.findall(text.casefold())[:8]
-    if not words:  # only punctuation: nothing can match it (rather than silently showing everything)
-        return query.where(sa.false())
+def _words_clause(words: list[str], dialect: str) -> Any:
     if dialect == "postgresql":
         # Each word as a prefix, all required; served by the GIN index of the migration. Words are \w+ only,
         # so nothing the user typed reaches to_tsquery's own syntax.
         tsquery = " & ".join(f"{w}:*" for w in words)
-        return query.where(
-            func.to_tsvector(sa.literal_column("'simple'"), col(Complaint.text)).op("@@")(
-                func.to_tsquery(sa.literal_column("'simple'"), tsquery)
-            )
+        return func.to_tsvector(sa.literal_column("'simple'"), col(Complaint.text)).op("@@")(
+            func.to_tsquery(sa.literal_column("'simple'"), tsquery)
         )
-    for word in words:  # SQLite: casefold() is registered on every connection (hotline.db), for Cyrillic too
-        query = query.where(func.casefold(col(Complaint.text)).contains(word.casefold(), autoescape=True))
-    return query
+    # SQLite: casefold() is registered on every connection (hotline.db), for Cyrillic too
+    return sa.and_(*(func.casefold(col(Complaint.text)).contains(w.casefold(), autoescape=True) for w in words))
+
+
+def _place_clause(place: Place, dialect: str) -> Any:
+    # A place typed as staff spell it ("Карабак" for Кара-Бак): the complaints from it, and those whose text names
+    # it as the gazetteer writes it.
+    text = col(Complaint.text)
+    names = set(place.names.values())
+    if dialect == "postgresql":
+        named = [text.contains(v, autoescape=True) for n in names for v in {n, n.lower(), n.upper()}]
+    else:
+        named = [func.casefold(text).contains(n.casefold(), autoescape=True) for n in names]
+    return sa.or_(col(Complaint.municipality_code) == place.code, col(Complaint.district_code) == place.code, *named)
+
+
+def _search(query: Any, text: str, dialect: str) -> Any:
+    text = text.strip()[:MAX_QUERY_CHARS]
+    compact = _REFERENCE_GAPS.sub("", text)  # "8123 4847" or "8123-4847", as a reference is read out or written
+    if is_valid_reference(compact):
+        return query.where(Complaint.reference == compact)
+    words = _WORD.findall(text.casefold())[:8]
+    if not words:  # only punctuation: nothing can match it (rather than silently showing everything)
+        return query.where(sa.false())
+    place = get_gazetteer().find_by_name(text)
+    if place is None:
+        return query.where(_words_clause(words, dialect))
+    return query.where(sa.or_(_words_clause(words, dialect), _place_clause(place, dialect)))
+
+
+def village_choices(user: StaffUser) -> list[tuple[Place, list[Place]]]:
+    """The municipalities the user's complaints can come from, by district (the queue's filter offers no other)."""
+    gazetteer = get_gazetteer()
+    choices = [
+        (d, [m for m in gazetteer.municipalities[d.code] if place_in_area(user, m.code)]) for d in gazetteer.districts
+    ]
+    return [(d, villages) for d, villages in choices if villages]
 
 
 def _filtered(user: StaffUser, f: QueueFilter, now: datetime, dialect: str, *, with_status: bool) -> Any:
@@ -167,7 +195,7 @@ CSV_COLUMNS = [
     "district",
     "jurisdiction",
     "anonymous",
-    "assignee_id",
+    "assignee",
     "first_answer_due",
     "resolution_due",
     "first_answered",
@@ -177,44 +205,54 @@ CSV_COLUMNS = [
 ]
 
 
-def export_queue(session: Session, user: StaffUser, f: QueueFilter, now: datetime, tz: ZoneInfo) -> Iterator[str]:
-    """The whole filtered queue as CSV, without any phone number (none is in the complaint table)."""
+def export_queue(
+    session: Session,
+    user: StaffUser,
+    f: QueueFilter,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    language: str = "en",
+    delimiter: str = ",",
+) -> Iterator[str]:
+    """The whole filtered queue as CSV for a spreadsheet in the staff member's language: headers, statuses,
+    categories, places and people by name; without any phone number (none is in the complaint table)."""
     dialect = session.get_bind().dialect.name
-    buffer = io.StringIO()
-    writer = SafeWriter(buffer)  # every cell defused, not only the family's text
-    writer.writerow(CSV_COLUMNS)
+    t = translator(language)
+    gazetteer = get_gazetteer()
+    staff = dict(session.exec(select(StaffUser.id, StaffUser.display_name)).all())
 
     def when(moment: datetime | None) -> str:
-        return moment.astimezone(tz).isoformat(timespec="minutes") if moment else ""
+        return moment.astimezone(tz).strftime("%d.%m.%Y %H:%M") if moment else ""
+
+    def row(c: Complaint) -> list[object]:
+        overdue = c.due_at is not None and c.due_at < now
+        return [
+            c.reference,
+            when(c.created_at),
+            t(f"status.{c.status}"),
+            t(f"category.{c.category}"),
+            gazetteer.area_name(c.municipality_code, language) if c.municipality_code else t("queue.unknown_village"),
+            gazetteer.area_name(c.district_code, language) if c.district_code else "",
+            t(f"level.{c.jurisdiction}"),
+            t("yes") if c.anonymous else t("no"),
+            staff.get(c.assignee_id, "") if c.assignee_id else "",
+            when(c.first_answer_due),
+            when(c.resolution_due),
+            when(c.first_answered_at),
+            when(c.decided_at),
+            t("yes") if overdue else t("no"),
+            c.text,
+        ]
 
     query = _filtered(user, f, now, dialect, with_status=True).order_by(col(Complaint.id))
-    for c in session.exec(query.execution_options(yield_per=1000)):
-        overdue = c.due_at is not None and c.due_at < now
-        writer.writerow(
-            [
-                c.reference,
-                when(c.created_at),
-                c.status,
-                c.category,
-                c.municipality_code or "",
-                c.district_code or "",
-                c.jurisdiction,
-                "yes" if c.anonymous else "no",
-                c.assignee_id or "",
-                when(c.first_answer_due),
-                when(c.resolution_due),
-                when(c.first_answered_at),
-                when(c.decided_at),
-                "yes" if overdue else "no",
-                c.text,
-            ]
-        )
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+    rows = (row(c) for c in session.exec(query.execution_options(yield_per=1000)))
+    yield from csv_stream([t(f"csv.{name}") for name in CSV_COLUMNS], rows, delimiter=delimiter)
 
 
-def start_export(session: Session, user: StaffUser, f: QueueFilter, now: datetime, tz: ZoneInfo) -> Iterator[str]:
+def start_export(
+    session: Session, user: StaffUser, f: QueueFilter, now: datetime, tz: ZoneInfo, *, delimiter: str = ","
+) -> Iterator[str]:
     """The CSV of the filtered queue, its export audited first (the caller commits before the rows stream out)."""
     audit(session, user, "export_queue", now, filters=f.params())
-    return export_queue(session, user, f, now, tz)
+    return export_queue(session, user, f, now, tz, language=user.ui_language, delimiter=delimiter)

@@ -12,18 +12,21 @@ from sqlmodel import Session, col, select
 
 from hotline.channels.twilio import RecordingUnavailable, fetch_recording
 from hotline.complaints import casework
-from hotline.complaints.queue import QueueFilter, newer_than, queue_page, start_export
+from hotline.complaints.queue import QueueFilter, newer_than, queue_page, start_export, village_choices
 from hotline.content import TextTooLong
 from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
 from hotline.models import MAX_ID, ComplaintStatus, Jurisdiction, StaffUser, parse_int, utcnow
 from hotline.reminders.dates import has_symptom
 from hotline.staff.access import CASEWORK_ROLES, RANK, Forbidden, can_see
+from hotline.staff.csv_export import delimiter_of
 from hotline.staff.i18n import translator
-from hotline.staff.web import CsrfChecked, RowId, Staff, back, flash, render
+from hotline.staff.web import CsrfChecked, RowId, Staff, back, flash, render, session_data
 
 router = APIRouter(prefix="/admin")
 T = TypeVar("T")
+# The signed cookie carries only the id of the reveal's audit row to the next page, never the number.
+REVEAL_KEY = "reveal"
 
 
 # ---- queue ----------------------------------------------------------------------------------------------------
@@ -63,6 +66,7 @@ def queue(request: Request, session: SessionDep, user: Staff, f: Filter) -> HTML
         statuses=list(ComplaintStatus),
         staff={u.id: u.display_name for u in staff},
         notifications=casework.notifications_for(session, user),
+        villages=village_choices(user),
     )
 
 
@@ -79,10 +83,17 @@ def queue_new(
 
 
 @router.get("/queue.csv")
-def queue_csv(request: Request, session: SessionDep, ctx: ContextDep, user: Staff, f: Filter) -> StreamingResponse:
-    """The filtered queue as CSV (no phone numbers); the export is audited."""
+def queue_csv(
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Staff,
+    f: Filter,
+    sep: Annotated[str, Query(max_length=10)] = "",
+) -> StreamingResponse:
+    """The filtered queue as CSV (no phone numbers; `sep=semicolon` for a Russian Excel); the export is audited."""
     now = utcnow()
-    rows = start_export(session, user, f, now, ctx.tz)
+    rows = start_export(session, user, f, now, ctx.tz, delimiter=delimiter_of(sep))
     session.commit()
     name = f"complaints-{ctx.local_day(now).isoformat()}.csv"
     return StreamingResponse(
@@ -146,9 +157,14 @@ def _page(
 def complaint_page(
     request: Request, session: SessionDep, ctx: ContextDep, user: Staff, complaint_id: RowId
 ) -> HTMLResponse:
-    """One complaint; every opening is audited."""
-    complaint = _settle(session, lambda: casework.read_complaint(session, user, complaint_id, utcnow()))
-    return _page(request, session, ctx, user, complaint, revealed=None)
+    """One complaint; opening it is audited (once a day per person), and a reveal just made shows its number."""
+    now = utcnow()
+    complaint = _settle(session, lambda: casework.read_complaint(session, user, complaint_id, now, ctx.tz))
+    revealed = None
+    entry_id = session_data(request).pop(REVEAL_KEY, None)
+    if isinstance(entry_id, int):
+        revealed = _settle(session, lambda: casework.revealed_number(session, ctx, user, complaint, entry_id, now))
+    return _page(request, session, ctx, user, complaint, revealed=revealed)
 
 
 @router.get("/complaints/{complaint_id}/recording")
@@ -181,12 +197,21 @@ def _act(
 
 @router.post("/complaints/{complaint_id}/status", dependencies=[CsrfChecked])
 def post_status(
-    request: Request, session: SessionDep, user: Staff, complaint_id: RowId, status: Annotated[str, Form(max_length=16)]
+    request: Request,
+    session: SessionDep,
+    ctx: ContextDep,
+    user: Staff,
+    complaint_id: RowId,
+    status: Annotated[str, Form(max_length=16)],
 ) -> RedirectResponse:
-    """Change the status."""
+    """Change the status (a decision is told to a named family by SMS)."""
     c = _complaint(session, user, complaint_id, "status")
     return _act(
-        request, session, complaint_id, lambda: casework.set_status(session, user, c, status, utcnow()), "done.status"
+        request,
+        session,
+        complaint_id,
+        lambda: casework.set_status(session, user, c, status, utcnow(), ctx=ctx),
+        "done.status",
     )
 
 
@@ -286,11 +311,19 @@ def post_answer(
     complaint_id: RowId,
     text: Annotated[str, Form()],
 ) -> RedirectResponse:
-    """Answer the family by SMS (through the outbox)."""
+    """Answer the family by SMS (through the outbox); a new complaint is in progress from then on."""
     c = _complaint(session, user, complaint_id, "answer")
-    return _act(
-        request, session, complaint_id, lambda: casework.answer(session, ctx, user, c, text, utcnow()), "done.answer"
+    outcome: list[bool] = []
+    done = _act(
+        request,
+        session,
+        complaint_id,
+        lambda: outcome.append(casework.answer(session, ctx, user, c, text, utcnow())),
+        "done.answer",
     )
+    if outcome == [False]:  # kept, but the family's STOP keeps it from going: the officer must know
+        flash(request, "error", translator(user.ui_language)("done.answer_stopped"))
+    return done
 
 
 @router.post("/complaints/{complaint_id}/preview", dependencies=[CsrfChecked])
@@ -316,25 +349,24 @@ def post_preview(
     )
 
 
-@router.post("/complaints/{complaint_id}/reveal", dependencies=[CsrfChecked], response_model=None)
+@router.post("/complaints/{complaint_id}/reveal", dependencies=[CsrfChecked])
 def post_reveal(
     request: Request,
     session: SessionDep,
-    ctx: ContextDep,
     user: Staff,
     complaint_id: RowId,
     reason: Annotated[str, Form()] = "",
-) -> Response:
-    """Show the full number to a supervisor who gave a reason (rendered once, never stored in the session)."""
+) -> RedirectResponse:
+    """Reveal the full number to a supervisor who gave a reason: audited here, shown once by the page it redirects to
+    (post-redirect-get: a reload neither shows nor audits it again; the number never enters the cookie or a URL)."""
     c = _complaint(session, user, complaint_id, "reveal")
     try:
-        number = _settle(session, lambda: casework.reveal(session, ctx, user, c, reason, utcnow()))
+        entry = _settle(session, lambda: casework.reveal(session, user, c, reason, utcnow()))
     except casework.Refused as refused:
         flash(request, "error", refused.text(user.ui_language))
-        return back(f"/admin/complaints/{complaint_id}")
-    response = _page(request, session, ctx, user, c, revealed=number)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    else:
+        session_data(request)[REVEAL_KEY] = entry.id
+    return back(f"/admin/complaints/{complaint_id}")
 
 
 @router.post("/complaints/{complaint_id}/escalate", dependencies=[CsrfChecked])

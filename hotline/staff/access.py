@@ -70,11 +70,12 @@ def _places_under(user: StaffUser) -> list[str]:
 
 
 def municipality_in_area(user: StaffUser, column: Mapped[str | None]) -> ColumnElement[bool]:
-    """SQL condition: a municipality-code column lies in the user's area (an unknown place is the oblast's)."""
+    """SQL condition: a municipality-code column lies in the user's area (an unknown place is the oblast's; a rayon
+    without its village, the rayon's)."""
     if user.level == Jurisdiction.OBLAST:
         return sa.or_(column.in_(_places_under(user)), column.is_(None))
     if user.level == Jurisdiction.DISTRICT:
-        return column.in_(_places_under(user))
+        return column.in_([user.area_code, *_places_under(user)])
     return column == user.area_code
 
 
@@ -83,7 +84,7 @@ def place_in_area(user: StaffUser, code: str | None) -> bool:
     if user.level == Jurisdiction.OBLAST:
         return code is None or code in _places_under(user)
     if user.level == Jurisdiction.DISTRICT:
-        return code in _places_under(user)
+        return code in (user.area_code, *_places_under(user))
     return code == user.area_code
 
 

@@ -54,6 +54,48 @@ def _oblast_of(level: Jurisdiction, area: str) -> str | None:
     return area if level == Jurisdiction.OBLAST else (place.oblast if place else None)
 
 
+def level_of(code: str) -> Jurisdiction | None:
+    """The level of an area code: an oblast, a district (or a town of the oblast) or a municipality; None if unknown."""
+    gazetteer = get_gazetteer()
+    if code in gazetteer.oblasts:
+        return Jurisdiction.OBLAST
+    place = gazetteer.get(code)
+    if place is None:
+        return None
+    return Jurisdiction.DISTRICT if place.district is None else Jurisdiction.MUNICIPALITY
+
+
+def area_choices() -> str:
+    """Every area an account may have, as `code (name)`, for an error that says what to choose."""
+    gazetteer = get_gazetteer()
+    oblasts = [f"{code} ({names.get('ru', code)})" for code, names in gazetteer.oblasts.items()]
+    return ", ".join([*oblasts, *(f"{p.code} ({p.name('ru')})" for p in gazetteer.places.values())])
+
+
+def resolve_area(text: str, level: Jurisdiction | None = None) -> tuple[Jurisdiction, str]:
+    """The level and code of an area typed as its code or one of its names (`kara-bak`, `Кара-Бак`); the level,
+    when given, must be the area's. AccountError lists the valid choices: no area is ever assumed (an account made
+    without one would have seen the whole oblast)."""
+    text = text.strip()
+    gazetteer = get_gazetteer()
+    code = text.lower() if level_of(text.lower()) else None
+    if code is None and text:
+        named = gazetteer.find_exact_name(text)
+        oblast = [c for c, names in gazetteer.oblasts.items() if text.casefold() in map(str.casefold, names.values())]
+        code = named.code if named else (oblast[0] if oblast else None)
+    if code is None:
+        if not text:
+            raise auth.AccountError("area_needed", choices=area_choices())
+        near = gazetteer.find_by_name(text)
+        if near is not None:
+            raise auth.AccountError("unknown_area_near", value=text[:40], code=near.code, name=near.name("ru"))
+        raise auth.AccountError("unknown_area", value=text[:40], choices=area_choices())
+    found = level_of(code) or Jurisdiction.OBLAST
+    if level is not None and Jurisdiction(level) != found:
+        raise auth.AccountError("wrong_area", code=code, level=Jurisdiction(level).value)
+    return found, code
+
+
 def area_contains(level: Jurisdiction, area: str, inner_level: Jurisdiction, inner_area: str) -> bool:
     """An area holds another: itself, its districts and municipalities (an oblast), its municipalities (a district)."""
     level, inner_level = Jurisdiction(level), Jurisdiction(inner_level)

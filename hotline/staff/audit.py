@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +14,9 @@ from sqlmodel import Session, col, select
 
 from hotline.models import AuditEntry, Complaint, StaffUser
 from hotline.staff.access import audit_visible_clause, staff_in_area, visible_clause
-from hotline.staff.csv_export import SafeWriter
+from hotline.staff.csv_export import csv_stream
+from hotline.staff.i18n import translator
+from hotline.staff.narrate import Narrator, ids_in, staff_names
 
 # How a reveal of a complainant's number is audited (complaints/casework.py); listed apart to the area's supervisors.
 REVEAL_ACTIONS = ("reveal",)
@@ -60,6 +61,28 @@ class AuditRow:
     entry: AuditEntry
     username: str
     reference: str
+    action_name: str = ""  # the action and its details told in the reader's language (tell())
+    text: str = ""
+
+
+def tell(session: Session, rows: list[AuditRow], language: str) -> list[AuditRow]:
+    """The rows with their action and details as sentences in the interface language, staff and places named."""
+    details = [r.entry.details for r in rows]
+    narrator = Narrator(language, staff_names(session, ids_in(details)))
+    return [
+        replace(
+            r,
+            action_name=narrator.action(r.entry.action),
+            text=narrator.audit(r.entry.action, r.entry.user_id, r.entry.details),
+        )
+        for r in rows
+    ]
+
+
+def action_names(actions: list[str], language: str) -> dict[str, str]:
+    """The audit filter's choices: each recorded action by its name in the interface language."""
+    narrator = Narrator(language, {})
+    return {a: narrator.action(a) for a in actions}
 
 
 def _query(viewer: StaffUser, f: AuditFilter, tz: ZoneInfo) -> Any:
@@ -119,29 +142,32 @@ def area_staff(session: Session, viewer: StaffUser) -> list[StaffUser]:
     return list(session.exec(select(StaffUser).where(staff_in_area(viewer)).order_by(StaffUser.username)))
 
 
-def export_audit(session: Session, viewer: StaffUser, f: AuditFilter, tz: ZoneInfo) -> Iterator[str]:
-    """The filtered audit log of the viewer's area as CSV lines (no phone number is ever in the details)."""
-    buffer = io.StringIO()
-    writer = SafeWriter(buffer)  # every cell defused: usernames and details are typed by people
-    writer.writerow(["at", "user", "action", "complaint", "details"])
+def export_audit(
+    session: Session, viewer: StaffUser, f: AuditFilter, tz: ZoneInfo, *, delimiter: str = ","
+) -> Iterator[str]:
+    """The filtered audit log of the viewer's area as CSV lines (no phone number is ever in the details), its
+    header in the viewer's language; every cell defused (usernames and details are typed by people)."""
     query = _query(viewer, f, tz).order_by(col(AuditEntry.at), col(AuditEntry.id))
-    for entry, username, reference in session.exec(query).yield_per(500):
-        details = "; ".join(f"{k}={v}" for k, v in sorted(entry.details.items()))
-        writer.writerow(
-            [
+
+    def rows() -> Iterator[list[object]]:
+        for entry, username, reference in session.exec(query).yield_per(500):
+            details = "; ".join(f"{k}={v}" for k, v in sorted(entry.details.items()))
+            yield [
                 entry.at.astimezone(tz).isoformat(timespec="seconds"),
                 username or "",
                 entry.action,
                 reference or "",
                 details,
             ]
-        )
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+
+    t = translator(viewer.ui_language)
+    header = [t(f"csv.{name}") for name in ("at", "user", "action", "complaint", "details")]
+    yield from csv_stream(header, rows(), delimiter=delimiter)
 
 
-def start_export(session: Session, user: StaffUser, f: AuditFilter, tz: ZoneInfo, now: datetime) -> Iterator[str]:
+def start_export(
+    session: Session, user: StaffUser, f: AuditFilter, tz: ZoneInfo, now: datetime, *, delimiter: str = ","
+) -> Iterator[str]:
     """The CSV of the filtered audit log, the export itself audited first (the caller commits before streaming)."""
     audit(session, user, "export_audit", now)
-    return export_audit(session, user, f, tz)
+    return export_audit(session, user, f, tz, delimiter=delimiter)

@@ -11,9 +11,14 @@ a quote in front too, as OWASP advises."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+import io
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
+# Excel reads a CSV file as the computer's old code page (Cyrillic as mojibake) unless it starts with this mark.
+BOM = "\ufeff"
+# A Russian Excel splits columns at ";" (its list separator), not ",": the download links offer both.
+DELIMITERS = {"": ",", "comma": ",", "semicolon": ";"}
 FORMULA_START = frozenset("=+-@")
 SEPARATORS = frozenset(",;\t\r\n")
 LEADING_BLANKS = frozenset("\t\r")
@@ -42,9 +47,29 @@ def safe_cell(value: str) -> str:
 class SafeWriter:
     """csv.writer whose every cell goes through safe_cell (numbers and None too, written as text)."""
 
-    def __init__(self, stream: _Writable) -> None:
-        self._writer = csv.writer(stream)
+    def __init__(self, stream: _Writable, delimiter: str = ",") -> None:
+        self._writer = csv.writer(stream, delimiter=delimiter)
 
     def writerow(self, row: Iterable[object]) -> None:
         """Write one row, each cell defused."""
         self._writer.writerow([safe_cell("" if cell is None else str(cell)) for cell in row])
+
+
+def csv_stream(header: Iterable[object], rows: Iterable[Iterable[object]], *, delimiter: str = ",") -> Iterator[str]:
+    """A CSV file as it streams out: the byte order mark and the header line at once (so an empty export still has
+    its columns), then each row; every cell defused."""
+    buffer = io.StringIO()
+    writer = SafeWriter(buffer, delimiter)
+    buffer.write(BOM)
+    writer.writerow(header)
+    for row in rows:
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(row)
+    yield buffer.getvalue()
+
+
+def delimiter_of(choice: str) -> str:
+    """The separator a download link asks for (`sep=semicolon` for a Russian Excel), a comma otherwise."""
+    return DELIMITERS.get(choice, ",")

@@ -97,9 +97,14 @@ def test_officer_and_supervisor_day_in_the_browser(settings: Settings, session: 
         expect(officer.locator(".flash.ok")).to_contain_text("Ответ поставлен в очередь на отправку")
         expect(officer.locator("#thread .out")).to_contain_text("Проверим справку до пятницы.")
         expect(officer.locator("#thread .out .delivery")).to_contain_text("ждёт отправки")
-        officer.get_by_label("Статус").select_option("acknowledged")
-        officer.locator("form[action$='/status'] button").click()
-        expect(officer.locator("#status")).to_have_text("принята")
+        # The answer put the new complaint in progress: no separate status to save (#19 point 13).
+        expect(officer.locator("#status")).to_have_text("на проверке")
+        # The history is sentences with names, not codes (#19 point 10).
+        timeline = officer.locator("#timeline")
+        expect(timeline).to_contain_text("Семья подала жалобу по SMS")
+        expect(timeline).to_contain_text("dara.officer ответил(а) семье.")
+        expect(timeline).to_contain_text("dara.officer изменил(а) статус: «новая» → «на проверке».")
+        expect(timeline).not_to_contain_text("channel:")
         officer.screenshot(path=str(shots / "complaint.png"), full_page=True)
 
         # Reveal is refused to an officer even when posted by hand.
@@ -122,9 +127,19 @@ def test_officer_and_supervisor_day_in_the_browser(settings: Settings, session: 
         supervisor.get_by_label("Зачем он нужен?").fill("Семья просила перезвонить по этой жалобе")
         supervisor.get_by_role("button", name="Показать").click()
         expect(supervisor.locator("#phone")).to_contain_text(PHONE)
+        # Post-redirect-get: the number is shown once; a reload shows the mask and reveals nothing (#19 point 11).
+        assert supervisor.url == f"{base}/admin/complaints/{target.id}"
+        supervisor.reload()
+        expect(supervisor.locator("#phone")).to_contain_text("+996 55• ••• •56")
+        expect(supervisor.locator("#phone")).not_to_contain_text(PHONE)
         supervisor.goto(f"{base}/admin/audit")
-        expect(supervisor.locator("#audit")).to_contain_text("reveal")
-        expect(supervisor.locator("#audit")).to_contain_text("denied")
+        audit = supervisor.locator("#audit")
+        expect(audit).to_contain_text("Открыт номер телефона")
+        expect(audit).to_contain_text("Причина: Семья просила перезвонить по этой жалобе")
+        expect(audit).to_contain_text("Отказано")
+        expect(audit).to_contain_text("Попытка: Открыт номер телефона")
+        expect(audit.locator("tr[data-action='reveal']")).to_have_count(1)
+        supervisor.screenshot(path=str(shots / "audit.png"), full_page=True)
         supervisor.goto(f"{base}/admin/dashboard")
         expect(supervisor.locator("#by-municipality svg")).to_be_visible()
         supervisor.screenshot(path=str(shots / "dashboard.png"), full_page=True)
