@@ -1,0 +1,1 @@
+"""Polls, radio quizzes and awareness surveys by SMS (issue #22, docs/POLLS.md)."""
