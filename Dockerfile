@@ -29,9 +29,11 @@ RUN /opt/venv/bin/pip install --quiet --no-deps -e . && /opt/venv/bin/hotline --
 
 FROM ${BASE_IMAGE}
 ARG DEBIAN_FRONTEND=noninteractive
-# espeak-ng renders the voice prompts (`hotline voice build`); tini forwards SIGTERM and reaps children.
+# espeak-ng renders the voice prompts (`hotline voice build`); tini forwards SIGTERM and reaps children; pango and a
+# Cyrillic font let WeasyPrint lay out the report's and the leaflets' PDFs (docs/REPORTS.md).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends espeak-ng tini ca-certificates \
+    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 hotline \
  && useradd --system --uid 10001 --gid hotline --home-dir /app --no-create-home --shell /usr/sbin/nologin hotline

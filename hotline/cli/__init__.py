@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from hotline.cli import complaints, erase, households, keys, outbox, server, users, voice, volunteers
+from hotline.cli import complaints, content, erase, households, keys, outbox, server, users, voice, volunteers
 from hotline.cli.base import app
 
-__all__ = ["app", "complaints", "erase", "households", "keys", "outbox", "server", "users", "voice", "volunteers"]
+__all__ = [
+    "app",
+    "complaints",
+    "content",
+    "erase",
+    "households",
+    "keys",
+    "outbox",
+    "server",
+    "users",
+    "voice",
+    "volunteers",
+]

@@ -21,6 +21,9 @@ router = APIRouter(prefix="/admin")
 
 # ---- login ----------------------------------------------------------------------------------------------------
 
+# Each role's first page after login (complaint staff: the queue).
+HOME_PAGES = {Role.ADMIN: "/admin/users", Role.HEALTH: "/admin/health", Role.CONTENT: "/admin/edit"}
+
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/admin", expired: bool = False, lang: str = "") -> HTMLResponse:
@@ -61,7 +64,7 @@ def login(
     session.commit()
     if user.must_change_password:
         return back(PASSWORD_PAGE)
-    home_page = {Role.ADMIN: "/admin/users", Role.HEALTH: "/admin/health"}.get(Role(user.role))
+    home_page = HOME_PAGES.get(Role(user.role))
     return back(home_page if home_page and not next.startswith(home_page) else safe_next(next))
 
 
@@ -150,5 +153,5 @@ def set_language(
 @router.get("", response_model=None)
 def home(user: Anyone) -> RedirectResponse:
     """Each role's first page."""
-    first = {Role.ADMIN: "/admin/users", Role.HEALTH: "/admin/health"}.get(Role(user.role), "/admin/queue")
+    first = HOME_PAGES.get(Role(user.role), "/admin/queue")
     return back(first)

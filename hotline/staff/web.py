@@ -134,6 +134,8 @@ Staff = Annotated[StaffUser, Depends(role(Role.OFFICER, Role.SUPERVISOR))]
 Supervisor = Annotated[StaffUser, Depends(role(Role.SUPERVISOR))]
 Admin = Annotated[StaffUser, Depends(role(Role.ADMIN))]
 HealthStaff = Annotated[StaffUser, Depends(role(Role.HEALTH))]
+# Content staff (#21) edit texts and programme rules; an admin may be the second person who approves a figure.
+ContentStaff = Annotated[StaffUser, Depends(role(Role.CONTENT, Role.ADMIN))]
 Anyone = Annotated[StaffUser, Depends(current_user)]
 CsrfChecked = Depends(check_form)
 
