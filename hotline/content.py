@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,6 +18,8 @@ from hotline.segments import SegmentCount, count_segments
 LANGUAGES: Final = get_args(Language)  # ky, ru, uz, en: the one list (hotline/config.py)
 TEMPLATE_SUFFIX: Final = ".txt.j2"
 VOICE_DIR: Final = "voice"  # spoken prompts (issue #7): no SMS budget, rendered to audio
+PRINT_DIR: Final = "print"  # leaflets and posters (#21): no SMS budget, laid out as PDF
+BUDGETS_FILE: Final = "budgets.toml"  # each SMS template's segment budget, one number for every language
 _BLANK_RUNS = re.compile(r"[ \t]+")
 
 
@@ -42,12 +45,26 @@ def _tidy(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def load_budgets(root: Path) -> dict[str, int]:
+    """The segments each template may cost (`[segments]` of <root>/budgets.toml); none declared if it is absent."""
+    path = root / BUDGETS_FILE
+    if not path.exists():
+        return {}
+    declared = tomllib.loads(path.read_text(encoding="utf-8")).get("segments", {})
+    budgets = {str(name): segments for name, segments in declared.items()}
+    wrong = [name for name, segments in budgets.items() if not isinstance(segments, int) or segments < 1]
+    if wrong:
+        raise ValueError(f"{path}: budgets must be whole numbers of segments, at least 1: {', '.join(wrong)}")
+    return budgets
+
+
 class TextLibrary:
-    """Renders a named template in a language and checks it against the segment budget."""
+    """Renders a named template in a language and checks it against its segment budget."""
 
     def __init__(self, root: Path, max_segments: int) -> None:
         self.root = root
         self.max_segments = max_segments
+        self.budgets = load_budgets(root)
         self.env = _environment(root, format_som)
         # Spoken amounts are plain digits: espeak-ng reads "1 200" as two numbers, "one, two hundred".
         self.speech_env = _environment(root, format_spoken_som)
@@ -58,23 +75,31 @@ class TextLibrary:
         found = (
             str(path.relative_to(base)).removesuffix(TEMPLATE_SUFFIX) for path in base.rglob(f"*{TEMPLATE_SUFFIX}")
         )
-        return sorted(name for name in found if not name.startswith(f"{VOICE_DIR}/"))
+        return sorted(name for name in found if not name.startswith((f"{VOICE_DIR}/", f"{PRINT_DIR}/")))
 
     def speech(self, name: str, language: str, **context: Any) -> str:
         """Render a spoken text (voice prompts): no SMS budget, one line."""
         template = self.speech_env.get_template(f"{language}/{name}{TEMPLATE_SUFFIX}")
         return " ".join(_tidy(template.render(**context)).splitlines())
 
+    def printed(self, name: str, language: str, **context: Any) -> list[str]:
+        """Render a printed text (leaflets, posters): no SMS budget, its lines as laid out."""
+        template = self.env.get_template(f"{language}/{name}{TEMPLATE_SUFFIX}")
+        return _tidy(template.render(**context)).splitlines()
+
+    def budget(self, name: str) -> int:
+        """The segments `name` may cost: its own budget, never more than the global HOTLINE_MAX_SEGMENTS."""
+        return min(self.budgets.get(name, self.max_segments), self.max_segments)
+
     def render(self, name: str, language: str, **context: Any) -> Rendered:
-        """Render `name` in `language`; raise TextTooLong past the budget so no oversized text goes out."""
+        """Render `name` in `language`; raise TextTooLong past its budget so no oversized text goes out."""
         template = self.env.get_template(f"{language}/{name}{TEMPLATE_SUFFIX}")
         text = _tidy(template.render(**context))
         count = count_segments(text)
-        if count.segments > self.max_segments:
+        budget = self.budget(name)
+        if count.segments > budget:
             raise TextTooLong(
-                f"{language}/{name} is {count.segments} segments (budget {self.max_segments})",
-                count.segments,
-                self.max_segments,
+                f"{language}/{name} is {count.segments} segments (budget {budget})", count.segments, budget
             )
         return Rendered(text, count)
 

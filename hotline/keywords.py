@@ -248,8 +248,14 @@ class KeywordMatcher:
         languages: dict[str, list[str]],
         fillers: dict[str, list[str]] | None = None,
         phrases: dict[str, dict[str, list[str]]] | None = None,
+        thanks: dict[str, list[str]] | None = None,
     ) -> None:
         self._keywords = _Lexicon(_table(table), MAX_ENDING, typos=True)
+        self._thanks = _Lexicon(
+            [("thanks", language, word) for language, words in (thanks or {}).items() for word in words],
+            MAX_FILLER_ENDING,
+            typos=False,
+        )
         self._languages = _Lexicon(_table({code: {code: names} for code, names in languages.items()}), 4, True)
         self._fillers = _Lexicon(
             [("filler", language, word) for language, words in (fillers or {}).items() for word in words],
@@ -266,7 +272,7 @@ class KeywordMatcher:
     def from_file(cls, path: Path = KEYWORDS_FILE) -> KeywordMatcher:
         """Load the keyword table from its TOML data file."""
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return cls(data["keywords"], data["languages"], data.get("fillers"), data.get("phrases"))
+        return cls(data["keywords"], data["languages"], data.get("fillers"), data.get("phrases"), data.get("thanks"))
 
     def _filler(self, word: _Word) -> tuple[str, ...] | None:
         for sounds in word.sounds:
@@ -314,6 +320,16 @@ class KeywordMatcher:
         """True when a text has no word but greetings and filler ('хочу написать', 'керек'): nothing said."""
         words = _words(text, MAX_FILLER_WORDS + 1)
         return len(words) <= MAX_FILLER_WORDS and all(self._filler(word) is not None for word in words)
+
+    def thanks(self, text: str) -> bool:
+        """True when a text only thanks or agrees ('рахмат', 'спасибо большое', 'ok thanks'): nothing to add."""
+        words = _words(text, MAX_FILLER_WORDS + 1)
+        thanked = [any(self._thanks.find(sounds) for sounds in word.sounds) for word in words]
+        return (
+            len(words) <= MAX_FILLER_WORDS
+            and any(thanked)
+            and all(said or self._filler(word) is not None for said, word in zip(thanked, words, strict=True))
+        )
 
     def language(self, text: str) -> str | None:
         """The language a LANG answer names (a number, a code or a name, after filler: 'на русском'), if any."""

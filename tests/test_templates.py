@@ -8,72 +8,33 @@ from typing import Any
 
 import pytest
 
-from hotline.benefits.service import estimate_uy_bulogo_komok, get_catalogue
+from hotline.benefits.service import get_catalogue
 from hotline.config import ROOT, Settings
 from hotline.content import LANGUAGES, TEMPLATE_SUFFIX, TextLibrary, TextTooLong
-from hotline.models import ComplaintStatus
-from hotline.places import get_gazetteer
+from hotline.editorial.samples import sample_contexts
 
 TEMPLATES = ROOT / "message_templates"
 REVIEW_MARK = "{# needs_review:"
 
 
 def realistic_contexts() -> dict[str, list[dict[str, Any]]]:
-    """For each template, the data it is rendered with in production, every branch covered."""
-    catalogue = get_catalogue()
-    day = date(2026, 11, 22)
-    programmes = catalogue.listing(day)
-    ubk = catalogue.in_force("uy_bulogo_komok", day)
-    places = get_gazetteer()
-    assert ubk is not None
-    contexts: dict[str, list[dict[str, Any]]] = {
-        "complaints/ask_text": [{"anonymous": a} for a in (False, True)],
-        "complaints/ask_district": [{"districts": places.districts, "anonymous": a} for a in (False, True)],
-        "complaints/ask_municipality": [
-            {"district": d, "municipalities": places.municipalities[d.code]} for d in places.districts
-        ],
-        # The longest acknowledgement: anonymous, with a PIN, a due date with two-digit day and month.
-        "complaints/ack": [
-            {"reference": "12345678", "pin": pin, "due": date(2026, 12, 31), "window_minutes": 30}
-            for pin in (None, "0123")
-        ],
-        "complaints/appended": [{"reference": "12345678"}],
-        # From a one-way sender (an alphanumeric ID) the text names the number to write to instead.
-        "complaints/in_progress": [{"reference": "12345678", "reply_to": r} for r in (None, "+996312900900")],
-        "reminders/ask_born": [{"reply_to": r} for r in (None, "+996312900900")],
-        "help": [{"free": f} for f in (False, True)],
-        # Reminders are rendered with the child's age (the longest: 59 months); test_planner checks 2 segments.
-        "reminders/vaccination": [{"months": m} for m in (2, 3, 5, 12)],
-        "reminders/join_retry": [
-            {"reason": r, "step": s}
-            for r in ("kind", "month_out_of_range", "due_too_far", "due_past", "birth_in_future", "child_too_old", "x")
-            for s in ("child", "pregnancy")
-        ],
-        "reminders/volunteer_alert": [{"place": "Самаркандек", "phone": "+996555123456", "time": "23:59"}],
-        "reminders/join_done": [{"kind": k, "day": date(2027, 12, 31)} for k in ("pregnancy", "child")],
-        # The SMS of an officers' answer; the admin answer box keeps the text within the budget.
-        "complaints/update": [{"reference": "12345678", "text": "Жалоба текшерилди, акча кайтарылды."}],
-        "status/show": [
-            {"reference": "12345678", "status": s, "answered": a} for s in ComplaintStatus for a in (False, True)
-        ],
-        # Officers' answers are limited to what fits once prefixed (the admin answer box counts segments).
-        "status/answer": [{"text": "Жалоба текшерилди, акча кайтарылды."}],
-        "expired": [{"flow": f} for f in ("check", "benefits", "lang")],
-        "benefits/list": [{"programmes": programmes}],
-        "benefits/unknown": [{"programmes": programmes}],
-        "check/members": [{"again": a} for a in (False, True)],
-        "check/children": [{"again": a, "p": ubk} for a in (False, True)],
-        "check/income": [{"again": a} for a in (False, True)]
-        + [{"again": True, "problem": p, "amount": 99} for p in ("range", "small", "unclear")],
-        "check/result": [
-            {"e": estimate_uy_bulogo_komok(members=m, children=c, income_som=i, version=ubk), "p": ubk}
-            # likely; no children; over the limit; the longest figures a family could produce
-            for m, c, i in ((5, 3, 2000), (3, 0, 100), (4, 2, 9000), (1, 1, 9_999_999))
-        ],
+    """For each template, the data it is rendered with in production, every branch covered: the same samples the
+    content editor previews with (hotline/editorial/samples.py), so the two never drift apart."""
+    return sample_contexts(get_catalogue(), date(2026, 11, 22))
+
+
+def poll_contexts() -> dict[str, list[dict[str, Any]]]:
+    """Poll texts (#22) with a short staff question: a question that does not fit is refused when it is saved."""
+    question = {"text": "Кош бойлуу аялдын коркунучтуу белгиси кайсы?", "choices": ["Кан кетүү", "Чарчоо"]}
+    asked = [{**question, "open": o} for o in (False, True)]
+    return {
+        "polls/question": asked,
+        "polls/invitation": [{**q, "reply_to": r} for q in asked for r in (None, "+996312900900")],
+        "polls/retry": asked,
+        "polls/feedback": [{"right": r, "answer": "Кан кетүү", "text": t} for r in (False, True) for t in ("", "103")],
+        "polls/not_started": [{"day": date(2026, 12, 31)}],
+        "polls/gave_up": [{"keyword": k} for k in (None, "КВИЗ")],
     }
-    for version in catalogue.all_versions():
-        contexts.setdefault(version.template, []).append({"p": version})
-    return contexts
 
 
 def test_help_says_free_only_when_the_number_is_free_to_text() -> None:

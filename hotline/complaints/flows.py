@@ -6,15 +6,15 @@ import re
 
 from sqlmodel import col, select
 
-from hotline.complaints import service
+from hotline.complaints import closing, service
+from hotline.dialogue.place_question import MAX_CANDIDATES, listed, narrow
+from hotline.dialogue.place_question import places_in_answer as _places_in_answer
 from hotline.dialogue.state import parse_number, save_conversation
 from hotline.dialogue.turn import Answer, Turn
-from hotline.models import Complaint, ComplaintDraft, Conversation, InboundMessage
-from hotline.place_words import other_words
+from hotline.models import Complaint, ComplaintAnswer, ComplaintDraft, ComplaintStatus, Conversation, InboundMessage
 from hotline.places import Place, get_gazetteer
 
 FLOW = "complaint"
-MAX_CANDIDATES = 4  # more places than this fit for one name: the usual rayon question is shorter
 
 
 def has_words(text: str) -> bool:
@@ -85,6 +85,10 @@ def _settle(turn: Turn, draft: ComplaintDraft, named: list[Place], conversation:
     private = {"anonymous": True} if draft.anonymous else {}
     if len(named) == 1 and not (named[0].district is None and gazetteer.municipalities.get(named[0].code)):
         return _file(turn, draft, named[0], conversation)
+    if conversation is not None and conversation.step == "district" and (rayon := _one_rayon(named)):
+        # The family has answered one question: file now, at the rayon, rather than ask a second (#17 point 5).
+        # A named complaint's acknowledgement invites the village's name, which then routes it there.
+        return _file(turn, draft, rayon, conversation)
     if len(named) == 1:
         rayon = named[0]
         save_conversation(turn, FLOW, "municipality", {"district": rayon.code, **private}, conversation)
@@ -97,6 +101,13 @@ def _settle(turn: Turn, draft: ComplaintDraft, named: list[Place], conversation:
         return turn.say("complaints/ask_municipality", district=None, municipalities=named)
     save_conversation(turn, FLOW, "district", private, conversation)
     return turn.say("complaints/ask_district", districts=gazetteer.districts, anonymous=draft.anonymous)
+
+
+def _one_rayon(named: list[Place]) -> Place | None:
+    """The rayon all the places an answer names lie in (Кадамжай: the rayon and its town), if they share one."""
+    gazetteer = get_gazetteer()
+    codes = {place.district_code or place.code for place in named}
+    return gazetteer.get(codes.pop()) if len(codes) == 1 else None
 
 
 def continue_complaint(turn: Turn, conversation: Conversation, body: str) -> Answer:
@@ -132,28 +143,9 @@ def continue_complaint(turn: Turn, conversation: Conversation, body: str) -> Ans
     return _ask_again(turn, conversation, draft)
 
 
-def _places_in_answer(body: str) -> tuple[list[Place], bool]:
-    """The places an answer to the place question names, and whether it says more than a place.
-
-    An answer that is only a place may name it by an ordinary word (дара, лейлек): the question asked for a place.
-    A name with a typo is found when it is the whole answer (Катрн)."""
-    gazetteer = get_gazetteer()
-    mentions = gazetteer.mentions(body)
-    relaxed = gazetteer.mentions(body, answering=True)
-    if other_words(body, relaxed) == 0:
-        mentions = relaxed
-    if not mentions and (typed := gazetteer.find_by_name(body)):
-        return [typed], False
-    return gazetteer.resolve(mentions), other_words(body, mentions) > 0
-
-
 def _question(conversation: Conversation) -> list[Place]:
     """The places the pending question listed, in its order."""
-    gazetteer = get_gazetteer()
-    if conversation.step == "candidates":
-        return [p for code in conversation.data.get("candidates", []) if (p := gazetteer.get(code))]
-    district = gazetteer.get(conversation.data.get("district"))
-    return gazetteer.municipalities.get(district.code, []) if district else gazetteer.districts
+    return listed(conversation.step, conversation.data)
 
 
 def _chosen(turn: Turn, conversation: Conversation, draft: ComplaintDraft, number: int) -> Answer:
@@ -174,13 +166,7 @@ def _chosen(turn: Turn, conversation: Conversation, draft: ComplaintDraft, numbe
 def _narrow(named: list[Place], conversation: Conversation) -> list[Place]:
     """Of the places an answer names, those the question was about: the villages of the district asked about, the
     candidates offered, or, asked for the rayon, the rayon of a name it shares with its own town or village."""
-    listed = {place.code for place in _question(conversation)}
-    if conversation.step == "district":
-        rayons = [p for p in named if p.district is None]
-        if len(rayons) == 1 and all(p.district_code == rayons[0].code for p in named):
-            return rayons
-        return named
-    return [p for p in named if p.code in listed] or named
+    return narrow(named, conversation.step, conversation.data)
 
 
 def _ask_again(turn: Turn, conversation: Conversation, draft: ComplaintDraft) -> Answer:
@@ -224,20 +210,53 @@ def _file(turn: Turn, draft: ComplaintDraft, place: Place | None, conversation: 
         turn.session.delete(conversation)
     due = turn.ctx.local_day(complaint.first_answer_due)
     window = turn.ctx.settings.conversation_timeout_minutes
-    return turn.say("complaints/ack", reference=complaint.reference, pin=filed.pin, due=due, window_minutes=window)
+    village_wanted = not draft.anonymous and _village_wanted(complaint)
+    return turn.say(
+        "complaints/ack",
+        reference=complaint.reference,
+        pin=filed.pin,
+        due=due,
+        window_minutes=window,
+        village_wanted=village_wanted,
+    )
+
+
+def _village_wanted(complaint: Complaint) -> bool:
+    """Filed at a rayon that has villages: its name, sent within the window, routes the complaint there."""
+    return complaint.municipality_code is None and bool(
+        get_gazetteer().municipalities.get(complaint.district_code or "")
+    )
 
 
 def _append(turn: Turn, conversation: Conversation, body: str) -> Answer:
+    """A further SMS within the window: more text is added to the complaint, and the family told so. A thank-you, a
+    lone digit or a place already known is not text (#19 point 3); a village's name completes a rayon's complaint."""
     complaint = turn.session.get(Complaint, conversation.data.get("complaint_id"))
-    if complaint is None or not has_words(body):
+    if complaint is None:
         turn.session.delete(conversation)
         return turn.say("menu")
+    save_conversation(turn, FLOW, "append", conversation.data, conversation)
+    if turn.ctx.matcher.thanks(body):
+        return turn.say("complaints/thanks", reference=complaint.reference)
+    if not has_words(body) or body.strip().rstrip(".").isdigit():
+        return turn.say("complaints/not_added", reference=complaint.reference, village=_village_wanted(complaint))
+    named, more_text = _places_in_answer(body)
+    if named and not more_text:
+        gazetteer = get_gazetteer()
+        villages = [p for p in named if p.district_code == complaint.district_code and p.district is not None]
+        if _village_wanted(complaint) and len(villages) == 1:
+            service.add_village(turn.session, complaint, villages[0], turn.now)
+            turn.contact.municipality_code = villages[0].code  # remembered, as a village named at first would be
+            turn.session.add(turn.contact)
+            return turn.say("complaints/place_noted", reference=complaint.reference, place=villages[0])
+        known = gazetteer.get(complaint.municipality_code or complaint.district_code)
+        if known is not None and any(p.code in (complaint.municipality_code, complaint.district_code) for p in named):
+            return turn.say("complaints/place_noted", reference=complaint.reference, place=known)
     service.append_text(turn.session, complaint, body.strip(), turn.now)
     message = turn.session.get(InboundMessage, turn.message_id) if turn.message_id else None
     if message is not None:
         message.complaint_id = complaint.id
         turn.session.add(message)
-    save_conversation(turn, FLOW, "append", conversation.data, conversation)
     return turn.say("complaints/appended", reference=complaint.reference)
 
 
@@ -246,7 +265,7 @@ _DIGITS = re.compile(r"\d+")
 
 def status(turn: Turn, rest: str) -> Answer:
     """STATUS <ref> [PIN]: the status and the officers' latest answer, or one "not found" for every miss."""
-    groups = _DIGITS.findall(rest)
+    groups, rating = closing.split_rating(_DIGITS.findall(rest))
     digits = "".join(groups)
     if not digits:
         if has_words(rest):
@@ -268,12 +287,24 @@ def status(turn: Turn, rest: str) -> Answer:
         return turn.say("status/throttled")
     if complaint is None:
         return turn.say("status/not_found")
-    return _show(turn, complaint)
+    return _show(turn, complaint, rating)
 
 
-def _show(turn: Turn, complaint: Complaint) -> Answer:
+def _show(turn: Turn, complaint: Complaint, rating: int | None = None) -> Answer:
     answer = service.latest_answer(turn.session, complaint)
-    turn.say("status/show", reference=complaint.reference, status=str(complaint.status), answered=answer is not None)
+    # In the complaint's language, the one officers answered in: the phone asking may be a neighbour's (a PIN).
+    turn.answer.language = complaint.language
+    turn.say(
+        "status/show", reference=complaint.reference, status=shown_status(complaint, answer), answered=bool(answer)
+    )
     if answer is not None:
         turn.say("status/answer", text=answer.text)
+    closing.after_status(turn, complaint, rating)  # the outcome now known (and perhaps rated), for the report
     return turn.answer
+
+
+def shown_status(complaint: Complaint, answer: ComplaintAnswer | None) -> str:
+    """The state a family reads: a new complaint an officer has answered is no longer "waiting for an officer"."""
+    if complaint.status == ComplaintStatus.NEW and answer is not None:
+        return "answered"
+    return str(complaint.status)

@@ -211,6 +211,24 @@ def append_text(session: Session, complaint: Complaint, text: str, now: datetime
     record_event(session, complaint, "message_appended", Actor.FAMILY, now, chars=len(text))
 
 
+def add_village(
+    session: Session, complaint: Complaint, place: Place, now: datetime, rules: Rules | None = None
+) -> None:
+    """The village a family names after its complaint was filed at the rayon (#17 point 5), audited. A complaint no
+    officer has taken up yet is routed again, as if the village had come with it; one in work stays where it is."""
+    complaint.municipality_code = place.code
+    complaint.updated_at = now
+    session.add(complaint)
+    record_event(session, complaint, "village_added", Actor.FAMILY, now, place=place.code)
+    if complaint.status != ComplaintStatus.NEW or complaint.assignee_id is not None:
+        return
+    rules = rules or get_rules()
+    jurisdiction, reason = route(rules, rules.categories[complaint.category], complaint.text, place)
+    if jurisdiction != complaint.jurisdiction:
+        complaint.jurisdiction, complaint.routed_reason = jurisdiction, reason
+        record_event(session, complaint, "routed", Actor.SYSTEM, now, to=jurisdiction.value, reason=reason)
+
+
 ANSWER_VALID_DAYS = 3  # an answer not delivered within 3 days waits for the family's next STATUS instead
 
 

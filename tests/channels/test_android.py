@@ -38,6 +38,7 @@ from hotline.models import (
 )
 from hotline.reminders.planner import plan_day
 from hotline.reminders.service import enrol, household_of
+from tests.factories import render
 from tests.fake_android import (
     FakeAndroid,
     WebhookCall,
@@ -157,7 +158,7 @@ def test_a_kyrgyz_sms_is_answered_by_the_gateway_phone(
     assert report.sent == 1
     [sent] = phone.messages
     assert sent.phone_numbers == [PHONE]
-    assert sent.text == inbound.replies[0] and sent.text.startswith("Үй-бүлөлөр үчүн")  # the Kyrgyz help text
+    assert sent.text == inbound.replies[0] == render(actx, "help", "ky")  # the Kyrgyz help text
     assert (sent.id, sent.with_delivery_report) == (str(reply.id), True)  # our outbox id travels with it
     [reply] = outbox(session)
     assert (reply.status, reply.provider_sid) == ("sent", str(reply.id))

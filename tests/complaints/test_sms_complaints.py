@@ -22,6 +22,7 @@ from hotline.models import (
     Jurisdiction,
     utcnow,
 )
+from hotline.places import get_gazetteer
 from tests.dialogue.test_webhook import dump
 from tests.factories import PHONE, converse, new_sid, post_form, render, sms_form
 
@@ -57,10 +58,13 @@ def known_place(session: Session, phone: str = PHONE, code: str = "dara") -> Non
 def test_first_complaint_asks_the_place_once_then_acknowledges(session: Session, ctx: Context) -> None:
     ask = converse(session, ctx, "COMPLAINT the akim wanted money for a certificate")
     assert ask[0].startswith("Where did it happen? Send the number: 1 Batken rayon")
-    assert converse(session, ctx, "1")[0].startswith("Which place in Batken rayon?")
-    ack = converse(session, ctx, "1")[0]
+    ack = converse(session, ctx, "1")[0]  # the rayon: filed at once, a second question would cost a third SMS
     [complaint] = complaints(session)
-    assert ack.startswith(f"Complaint {complaint.reference} received.")
+    assert ack.startswith(f"Complaint {complaint.reference} received.") and "village's name" in ack
+    assert converse(session, ctx, "Dara") == [
+        render(ctx, "complaints/place_noted", "en", reference=complaint.reference, place=get_gazetteer().places["dara"])
+    ]
+    [complaint] = complaints(session)
     assert complaint.text == "the akim wanted money for a certificate"
     assert (complaint.municipality_code, complaint.district_code) == ("dara", "batken-rayon")
     assert complaint.category == "bribe" and complaint.category_guessed
@@ -69,10 +73,10 @@ def test_first_complaint_asks_the_place_once_then_acknowledges(session: Session,
     assert complaint.resolution_due - complaint.created_at == timedelta(days=21)
     assert f"answer by {ctx.local_day(complaint.first_answer_due):%d.%m.%Y}" in ack
     kinds = [e.kind for e in service.events_of(session, complaint)]
-    assert kinds == ["created", "routed"]
-    # All three SMS of the dialogue belong to the complaint; the place is remembered for next time.
+    assert kinds == ["created", "routed", "village_added", "routed"]  # the oblast until the village was known
+    # Both SMS of the dialogue belong to the complaint; the place is remembered for next time.
     linked = session.exec(select(InboundMessage).where(InboundMessage.complaint_id == complaint.id)).all()
-    assert len(linked) == 3
+    assert len(linked) == 2
     assert session.exec(select(Contact)).one().municipality_code == "dara"
     # So the next complaint is a single SMS.
     again = converse(session, ctx, "ЖАЛОБА пособие не платят три месяца")[0]
@@ -86,8 +90,7 @@ def test_keyword_alone_starts_a_dialogue_and_several_sms_join(session: Session, 
     assert converse(session, ctx, "COMPLAINT") == [render(ctx, "complaints/ask_text", "en", anonymous=False)]
     assert converse(session, ctx, "They refused my benefit.")[0].startswith("Where did it happen?")
     assert converse(session, ctx, "The clerk said come back next year.")[0].startswith("Where did it happen?")
-    assert converse(session, ctx, "3")[0].startswith("Which place in Leilek rayon?")
-    assert converse(session, ctx, "Katran")[0].startswith("Complaint ")
+    assert converse(session, ctx, "Katran")[0].startswith("Complaint ")  # the village's name answers at once
     [complaint] = complaints(session)
     assert complaint.text == "They refused my benefit.\nThe clerk said come back next year."
     assert complaint.municipality_code == "katran" and complaint.category == "excluded"
@@ -104,6 +107,25 @@ def test_further_sms_within_the_window_are_appended(session: Session, ctx: Conte
     assert complaint.text == "benefit not paid\nsince March, 3 children"
     events = service.events_of(session, complaint)  # in order: a query without ORDER BY has none on PostgreSQL
     assert [e.kind for e in events] == ["created", "message_appended"]
+
+
+def test_a_thank_you_a_digit_or_the_known_place_is_not_added(session: Session, ctx: Context) -> None:
+    """#19 point 3: within the window only a real addition joins the complaint, and each answer says what happened."""
+    converse(session, ctx, "HELP")
+    known_place(session)
+    reference = reference_in(converse(session, ctx, "ЖАЛОБА пособие не платят")[0])
+    assert converse(session, ctx, "рахмат!") == [render(ctx, "complaints/thanks", "ru", reference=reference)]
+    assert converse(session, ctx, "Spasibo bolshoe") == [render(ctx, "complaints/thanks", "ru", reference=reference)]
+    not_added = render(ctx, "complaints/not_added", "ru", reference=reference, village=False)
+    assert converse(session, ctx, "2") == [not_added]
+    assert converse(session, ctx, "Дара") == [
+        render(ctx, "complaints/place_noted", "ru", reference=reference, place=get_gazetteer().places["dara"])
+    ]
+    assert converse(session, ctx, "и аким сказал ждать") == [
+        render(ctx, "complaints/appended", "ru", reference=reference)
+    ]
+    [complaint] = complaints(session)
+    assert complaint.text == "пособие не платят\nи аким сказал ждать"
 
 
 def test_acknowledgement_is_discreet(session: Session, ctx: Context) -> None:
@@ -124,12 +146,28 @@ def test_status_shows_state_and_latest_answer(session: Session, ctx: Context) ->
     complaint = complaints(session)[0]
     service.add_answer(session, ctx, complaint, "Paid on 5 May, check your account.", utcnow(), officer_id=None)
     session.commit()
+    # Not "waiting for an officer" once one answered; in the complaint's language, that of the answer.
     assert converse(session, ctx, f"статус {reference}") == [
-        render(ctx, "status/show", "ru", reference=reference, status="new", answered=True),
-        render(ctx, "status/answer", "ru", text="Paid on 5 May, check your account."),
+        render(ctx, "status/show", "en", reference=reference, status="answered", answered=True),
+        render(ctx, "status/answer", "en", text="Paid on 5 May, check your account."),
     ]
+    assert "waiting" not in converse(session, ctx, f"STATUS {reference}")[0]
     # STATUS alone answers the phone's latest complaint.
     assert converse(session, ctx, "STATUS")[0].startswith(f"Complaint {reference}")
+
+
+def test_status_by_pin_from_a_russian_phone_reads_in_the_complaints_language(session: Session, ctx: Context) -> None:
+    ack = converse(session, ctx, "АНОНИМ Кара-Бакта аким 3000 сом сурады")[0]
+    reference, pin = reference_in(ack), pin_in(ack)
+    complaint = next(c for c in complaints(session) if c.reference == reference)
+    service.add_answer(session, ctx, complaint, "Акимге текшерүү башталды.", utcnow(), officer_id=None)
+    session.commit()
+    converse(session, ctx, "ЯЗЫК 2", sender="+996700333444")  # a neighbour's phone, in Russian
+    replies = converse(session, ctx, f"СТАТУС {reference} {pin}", sender="+996700333444")
+    assert replies == [
+        render(ctx, "status/show", "ky", reference=reference, status="answered", answered=True),
+        render(ctx, "status/answer", "ky", text="Акимге текшерүү башталды."),
+    ]
 
 
 def test_wrong_or_foreign_references_get_one_answer(session: Session, ctx: Context) -> None:
@@ -189,8 +227,7 @@ def test_anonymous_complaint_keeps_no_link_to_the_phone(session: Session, ctx: C
 
 def test_anonymous_through_the_dialogue_unlinks_every_sms(session: Session, ctx: Context) -> None:
     assert converse(session, ctx, "ЖАЛОБА АНОНИМ аким просил деньги")[0].startswith("Где это было?")
-    assert converse(session, ctx, "2")[0].startswith("Где именно?")
-    ack = converse(session, ctx, "0")[0]
+    ack = converse(session, ctx, "2")[0]  # the rayon is filed at once: no village question, no village asked after
     [complaint] = complaints(session)
     assert complaint.anonymous and complaint.contact_id is None
     assert complaint.district_code == "kadamjay-rayon" and complaint.municipality_code is None

@@ -19,7 +19,7 @@ from hotline.dialogue.contacts import get_or_create_contact
 from hotline.dialogue.inbound import Handled, Inbound
 from hotline.engine import handle
 from hotline.models import Complaint, Enrolment, EnrolmentKind
-from hotline.reminders.service import enrol, household_of
+from hotline.reminders.service import enrol, household_of, join_examples
 from tests.factories import OUR_NUMBER, new_sid
 
 CORPUS = Path(__file__).with_name("messages.tsv")
@@ -156,7 +156,7 @@ def read(session: Session, ctx: Context, row: Row, phone: str, now: datetime = N
     if row.number:
         mismatches += _number_mismatches(session, ctx, row, phone, handled, now)
     if row.date:
-        mismatches += _date_mismatches(session, ctx, row, handled, before_enrolment)
+        mismatches += _date_mismatches(session, ctx, row, handled, before_enrolment, ctx.local_day(now))
     return Reading(intent, handled.language, handled.replies, mismatches)
 
 
@@ -285,7 +285,7 @@ def _check_mismatches(
     return [f"not read as {row.number}: {handled.replies}"]
 
 
-def _date_mismatches(session: Session, ctx: Context, row: Row, handled: Handled, before: int) -> list[str]:
+def _date_mismatches(session: Session, ctx: Context, row: Row, handled: Handled, before: int, day: date) -> list[str]:
     """`born:`/`due:` a day (`2026-03-15`), a day give or take N days (`2026-03-15~16`) or a month (`2026-03`);
     nothing after the colon: that date is asked for next (JOIN understood a child or a pregnancy); `?` means the
     date must be asked again, never guessed."""
@@ -295,7 +295,7 @@ def _date_mismatches(session: Session, ctx: Context, row: Row, handled: Handled,
     kind, _, wanted = row.date.partition(":")
     if not wanted:
         question = {"born": "reminders/join_child", "due": "reminders/join_pregnancy"}[kind]
-        asked = ctx.texts.render(question, handled.language).text in handled.replies
+        asked = ctx.texts.render(question, handled.language, **join_examples(day)).text in handled.replies
         return [] if asked else [f"not asked the {kind} date: {handled.replies}"]
     field = {"born": "birth_date", "due": "due_date"}[kind]
     found: date | None = next((getattr(e, field) for e in made if getattr(e, field) is not None), None)

@@ -166,14 +166,13 @@ def scenario(client: TestClient, settings: Settings, engine: Engine, log_text: i
     # A: a family with a history: a question, a named complaint, then an anonymous one, then named again.
     s.sms("HELP", A)
     s.sms("COMPLAINT the school director wants money for the form", A)
-    s.sms("1", A)
-    s.sms("1", A)
+    s.sms("1", A)  # the rayon: filed there
+    s.sms("Dara", A)  # the village, as the acknowledgement invites
     s.begin()
     ack = s.sms("ANON the akim Toktosunov took 3000 som from us", A)[0]
     s.asked_place = ack.startswith("Where did it happen?")  # never the phone's remembered place
     if s.asked_place:
-        s.sms("2", A)
-        ack = s.sms("0", A)[0]
+        ack = s.sms("2", A)[0]  # a rayon: filed at once
     s.end(ack)
     s.sms("BENEFITS", A)
     # B: a new phone whose only act is an anonymous complaint, in one dialogue, place left out.
@@ -188,7 +187,7 @@ def scenario(client: TestClient, settings: Settings, engine: Engine, log_text: i
     s.end("")
     s.sms("COMPLAINT pension not paid since May", C)
     s.sms("3", C)
-    s.sms("1", C)
+    s.sms("Katran", C)
     s.begin()
     s.sms(f"STATUS {first.reference} 0000", C)
     s.sms(f"STATUS {first.reference} 9999", C)
