@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
-from hotline.benefits.service import Catalogue, get_catalogue
+from hotline.benefits.service import Catalogue
 from hotline.config import Settings
-from hotline.content import TextLibrary, get_library
+from hotline.content import TextLibrary
 from hotline.keywords import KeywordMatcher, get_matcher
+from hotline.overrides import overlaid_catalogue, overlaid_library
 from hotline.phones import PhoneVault
 
 
@@ -37,9 +38,10 @@ def build_context(settings: Settings) -> Context:
     return Context(
         settings=settings,
         vault=PhoneVault(settings.encryption_key_list(), settings.lookup_key),
-        texts=get_library(settings.templates_dir, settings.max_segments),
+        # The package's files with what staff changed laid over them (hotline/overrides.py).
+        texts=overlaid_library(settings.templates_dir, settings.max_segments, settings.database_url, settings.timezone),
         matcher=get_matcher(),
-        catalogue=get_catalogue(),
+        catalogue=overlaid_catalogue(settings.database_url, settings.timezone),
         tz=ZoneInfo(settings.timezone),
     )
 

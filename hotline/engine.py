@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from hotline.benefits import flows as benefit_flows
+from hotline.complaints import closing
 from hotline.complaints import flows as complaint_flows
 from hotline.context import Context
 from hotline.db import commit_with_retry, serialize
@@ -20,8 +21,10 @@ from hotline.dialogue.contacts import forget_if_unused, get_or_create_contact
 from hotline.dialogue.inbound import Handled, Inbound
 from hotline.dialogue.turn import Answer, Turn
 from hotline.keywords import Match
+from hotline.messaging import optout
 from hotline.models import Contact, Conversation, InboundMessage
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
+from hotline.polls import flows as poll_flows
 from hotline.reminders import flows as reminder_flows
 from hotline.reminders.dates import has_symptom
 
@@ -100,7 +103,7 @@ def _process(session: Session, ctx: Context, inbound: Inbound) -> Handled:
         contact.last_channel = inbound.channel
         session.add(contact)
     message.contact_id = contact.id
-    turn = respond(session, ctx, contact, body, now, message)
+    turn = respond(session, ctx, contact, body, now, message, inbound.carrier_action)
     answer = turn.answer
     if answer.texts and not turn.private and loops.pause_replies(session, ctx, phone, message):
         # A reply loop (hotline/dialogue/loops.py): the turn is done and stored, its answer not sent.
@@ -174,14 +177,16 @@ def respond(
     body: str,
     now: datetime,
     message: InboundMessage | None = None,
+    carrier: str | None = None,
 ) -> Turn:
     """Decide the answer. Precedence, each step tested in tests/dialogue/test_scripts.py:
+    0. what Twilio itself did (`carrier`: its opt-out words, OptOutType) is STOP or START, as Twilio acted;
     1. after STOP only STOP and START are answered;
     2. a danger sign anywhere in the message, unless it is a complaint's text;
     3. inside a dialogue, an answer that fits its question, even with a keyword's word in it;
     4. a keyword (found after greetings and filler), which ends any dialogue;
     5. the dialogue in progress, or the menu."""
-    match = ctx.matcher.match(body)
+    match = _as_carrier_acted(session, contact, ctx.matcher.match(body), carrier, now)
     if _opted_out(contact, match):
         silent = Turn(session, ctx, contact, now, Answer(contact.language, match.keyword), message)  # not answered
         # Stored, unless it is an anonymous complaint's text: that is never kept beside the phone.
@@ -191,11 +196,16 @@ def respond(
     live = conversation if conversation is not None and conversation.expires_at > now else None
     in_complaint = live is not None and live.flow == complaint_flows.FLOW
     complaint_text = match.keyword in ("COMPLAINT", "ANON") or (in_complaint and not _leaves_complaint(ctx, match))
-    if not complaint_text and _may_name_danger(match) and has_symptom(body):
+    # A quiz answer that names a choice ("кан кетүү" to "which sign is dangerous?") is an answer, not an emergency.
+    quiz_answer = live is not None and live.flow == poll_flows.FLOW and poll_flows.names_a_choice(session, live, body)
+    if not complaint_text and not quiz_answer and _may_name_danger(match) and has_symptom(body):
         # A danger sign comes first (a complaint's text is never taken for one); any dialogue waits.
         turn = Turn(session, ctx, contact, now, Answer(_switch_language(session, ctx, contact, match, now)), message)
         reminder_flows.danger(turn, body)
         return turn
+    polled = None if match.keyword is not None or in_complaint else poll_for(session, ctx, contact, body, now, message)
+    if polled is not None:  # a poll's word (a radio quiz), or an invited phone's answer (hotline/polls/flows.py)
+        return polled
     if live is not None and (match.keyword is None or _answers_question(ctx, live, body, match)):
         turn = Turn(session, ctx, contact, now, Answer(contact.language), message)
         continue_conversation(turn, live, body)
@@ -217,6 +227,28 @@ def respond(
     language = _switch_language(session, ctx, contact, match, now)
     turn = Turn(session, ctx, contact, now, Answer(language, match.keyword), message)
     on_keyword(turn, replace(match, rest=_meant_rest(ctx, match)))
+    return turn
+
+
+def poll_for(
+    session: Session, ctx: Context, contact: Contact, body: str, now: datetime, message: InboundMessage | None
+) -> Turn | None:
+    """A message without a hotline keyword that a poll takes: a poll's word ends any dialogue and starts the poll;
+    with no dialogue in progress, a phone invited to a poll answers its next question. None otherwise."""
+    conversation = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).first()
+    live = conversation is not None and conversation.expires_at > now
+    by_word = poll_flows.poll_for_keyword(session, body)
+    invited = None if by_word is not None or live else poll_flows.pending_invitation(session, contact, now)
+    if by_word is None and invited is None:
+        return None
+    turn = Turn(session, ctx, contact, now, Answer(contact.language, poll_flows.KEYWORD if by_word else None), message)
+    if conversation is not None:
+        session.delete(conversation)  # an expired dialogue, or one a poll's word interrupts
+        session.flush()
+    if by_word is not None:
+        poll_flows.start(turn, *by_word)
+    elif invited is not None:
+        poll_flows.answer_invitation(turn, invited, body)
     return turn
 
 
@@ -250,10 +282,12 @@ def _answers_question(ctx: Context, conversation: Conversation, body: str, match
         return not _leaves_complaint(ctx, match)
     if conversation.flow == language.FLOW:
         return ctx.matcher.language(body) is not None
-    if conversation.flow == reminder_flows.FLOW and conversation.step != "consent":
+    if conversation.flow == reminder_flows.FLOW and conversation.step in reminder_flows.DATE_STEPS:
         # "родился в марте", "born 2 months ago" answer JOIN's date question; they are not BORN.
         return match.keyword == "BORN" or _starts_with_number(body)
-    return conversation.flow in benefit_flows.FLOWS and _starts_with_number(body)
+    return (conversation.flow in benefit_flows.FLOWS or conversation.flow == poll_flows.FLOW) and _starts_with_number(
+        body
+    )
 
 
 def _starts_with_number(text: str) -> bool:
@@ -271,8 +305,25 @@ def _meant_rest(ctx: Context, match: Match) -> str:
 
 
 def _opted_out(contact: Contact, match: Match) -> bool:
-    # After STOP nothing is written to the phone but the answers to STOP and START (Twilio blocks the rest too).
-    return contact.opted_out_at is not None and match.keyword not in ("START", "STOP")
+    # After STOP nothing is written to the phone but the answers to STOP and START; nothing either on the Twilio
+    # channel while Twilio blocks the phone (it would refuse the answer).
+    silenced = optout.silenced(contact, contact.last_channel or "")
+    return silenced and match.keyword not in ("START", "STOP")
+
+
+def _as_carrier_acted(session: Session, contact: Contact, match: Match, carrier: str | None, now: datetime) -> Match:
+    """Mirror Twilio's own opt-out: it blocked the phone (CANCEL, END, ... even inside a dialogue) or opened it
+    (START, YES, UNSTOP). An opt-in word from a phone that is open anyway changes nothing: "YES" answers the
+    dialogue's question."""
+    if carrier == optout.CarrierAction.STOP:
+        optout.blocked_at_twilio(contact, now)
+        session.add(contact)
+        return replace(match, keyword="STOP", rest="")
+    if carrier == optout.CarrierAction.START and (contact.opted_out_at or contact.twilio_blocked_at):
+        optout.opened_at_twilio(contact)
+        session.add(contact)
+        return replace(match, keyword="START", rest="")
+    return match
 
 
 def continue_conversation(turn: Turn, conversation: Conversation, body: str) -> Answer:
@@ -285,6 +336,10 @@ def continue_conversation(turn: Turn, conversation: Conversation, body: str) -> 
         return language.continue_lang(turn, conversation, body)
     if conversation.flow in benefit_flows.FLOWS:
         return benefit_flows.continue_conversation(turn, conversation, body)
+    if conversation.flow == poll_flows.FLOW:
+        return poll_flows.continue_poll(turn, conversation, body)
+    if conversation.flow == closing.FLOW:  # the rating asked with a decision's SMS (#21)
+        return closing.continue_rating(turn, conversation, body)
     turn.session.delete(conversation)
     return turn.say("menu")
 
@@ -308,15 +363,18 @@ def on_keyword(turn: Turn, match: Match) -> Answer:
     keyword, contact = match.keyword, turn.contact
     if keyword == "HELP":
         return turn.say("help", free=turn.ctx.settings.free_to_text)
+    blocked = contact.last_channel == optout.TWILIO and contact.twilio_blocked_at is not None
     if keyword == "STOP":
         contact.opted_out_at = contact.opted_out_at or turn.now
         turn.session.add(contact)
-        return turn.say("stop")
+        # Twilio confirms its own STOP, and refuses any text of ours to a phone it blocks.
+        return turn.answer if blocked else turn.say("stop")
     if keyword == "START":
         contact.opted_out_at = None
         turn.session.add(contact)
         reminder_flows.resume(turn)
-        return turn.say("start")
+        # Our START in another word (СТАРТ, БАШТА) does not lift Twilio's block: only its own START does.
+        return turn.say("start_blocked" if blocked else "start")
     if keyword == "JOIN":
         return reminder_flows.start_join(turn, match.rest)
     if keyword == "BORN":

@@ -22,10 +22,13 @@ from hotline.config import Settings, resolve_secrets
 from hotline.content import LANGUAGES
 from hotline.context import build_context
 from hotline.db import POOL_SIZE, get_engine, migrate
+from hotline.editorial import routes as editorial_routes
 from hotline.engine import handle
 from hotline.headers import SecurityHeaders
 from hotline.logs import RequestContext
 from hotline.metrics import WebhookMetrics, registry_for
+from hotline.polls import routes as poll_routes
+from hotline.publications import routes as publication_routes
 from hotline.reminders import importer
 from hotline.reminders import routes as reminder_routes
 from hotline.reminders.reports import OUTCOMES
@@ -86,10 +89,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount("/simulator/static", StaticFiles(directory=simulator.STATIC_DIR), name="simulator-static")
     web.install(
         app,
-        [staff_routes.router, complaint_routes.router, admin_routes.router, reminder_routes.router],
+        [
+            staff_routes.router,
+            complaint_routes.router,
+            admin_routes.router,
+            reminder_routes.router,
+            poll_routes.router,
+            editorial_routes.router,
+            publication_routes.router,
+        ],
         page_values={"categories": list(get_rules().categories), "outcomes": list(OUTCOMES), "languages": LANGUAGES},
         # The CSV import, with room for the form around the file.
-        upload_limits={"/admin/enrol/import": importer.MAX_BYTES + 64 * 1024},
+        upload_limits={
+            "/admin/enrol/import": importer.MAX_BYTES + 64 * 1024,
+            "/admin/edit/translations": editorial_routes.MAX_UPLOAD_BYTES + 64 * 1024,
+        },
     )
     # Whoever opens the bare address (field staff after `make run`, staff at the production domain) lands on a page.
     home = "/simulator" if settings.simulator_enabled else "/admin"

@@ -62,6 +62,9 @@ class Contact(SQLModel, table=True):
     # The language chosen on the phone line (issue #7): a caller chooses once, then hears the menu at once.
     voice_language: str | None = Field(default=None, max_length=2)
     opted_out_at: datetime | None = _ts(default=None, nullable=True)
+    # Twilio's own block (its STOP words, OptOutType STOP, error 21610): it refuses every SMS to the phone until the
+    # phone sends one of its opt-in words, whatever our records say (hotline/messaging/optout.py).
+    twilio_blocked_at: datetime | None = _ts(default=None, nullable=True)
     # The channel (twilio, kannel, android) the phone last texted on: what the outbox sends it goes back that way.
     last_channel: str | None = Field(default=None, max_length=16)
     created_at: datetime = _ts(default_factory=utcnow)
@@ -128,6 +131,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"  # also reveals identities, reassigns, escalates, closes
     ADMIN = "admin"  # users, reference data, content; no complaint contents
     HEALTH = "health"  # health staff: danger-sign alerts of its area (with the number, to call back); no complaints
+    CONTENT = "content"  # programme staff: edits rules and texts, approves another's figures (#21); no complaints
 
 
 class StaffUser(SQLModel, table=True):
@@ -365,6 +369,7 @@ class Purpose(StrEnum):
     # The answer to a message of an anonymous complaint, sent through the outbox (the Android gateway, a Kannel
     # turn with several texts): no contact on the row, and its text and number are removed once it is sent.
     PRIVATE_REPLY = "private_reply"
+    POLL = "poll"  # an invitation to a poll or survey (#22): last in line, never at night
 
 
 class Channel(StrEnum):
@@ -511,7 +516,10 @@ class HealthAlert(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", index=True)
-    message_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
+    message_id: int | None = Field(default=None, foreign_key="inboundmessage.id")  # the day's first
+    # Every danger message of the phone that local day, in order (one alert a day per phone: #19).
+    message_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    # The village, else the rayon (the village is to be asked), else None: the oblast's health staff ask both.
     municipality_code: str | None = Field(default=None, max_length=32, index=True)
     created_at: datetime = _ts(default_factory=utcnow, index=True)
     handled_at: datetime | None = _ts(default=None, nullable=True)
@@ -568,3 +576,147 @@ class RecordingDeletion(SQLModel, table=True):
     due_at: datetime = _ts(default_factory=utcnow, index=True)
     attempts: int = 0
     last_error: str = Field(default="", max_length=255)
+
+
+# ---- Polls, radio quizzes and awareness surveys (#22) -----------------------------------------------------------
+
+
+class PollStatus(StrEnum):
+    """Where a poll is: staff edit a draft, start it once (answers and invitations open), and close it."""
+
+    DRAFT = "draft"
+    STARTED = "started"
+    CLOSED = "closed"
+
+
+class Poll(SQLModel, table=True):
+    """A poll, radio quiz or awareness survey: who may answer (by keyword, or an invited audience) and when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    # The word a radio quiz announces (anyone who texts it answers); None for an invited audience only.
+    keyword: str | None = Field(default=None, max_length=32)
+    # Its skeleton (hotline/lexicon.py): one word in any script, unique among polls.
+    keyword_key: str | None = Field(default=None, max_length=64, unique=True)
+    status: PollStatus = Field(default=PollStatus.DRAFT, sa_type=sa.String(16), index=True)
+    starts_at: datetime = _ts()
+    ends_at: datetime = _ts()
+    # Who is invited through the outbox: "" (nobody: keyword only), "households" (enrolled) or "phones" (every phone
+    # that has texted and not said STOP); narrowed by an area code and languages (empty: all).
+    audience: str = Field(default="", max_length=16)
+    area_code: str | None = Field(default=None, max_length=32)
+    languages: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # Which answer counts when a phone answers a question again: "latest" or "first".
+    keep: str = Field(default="latest", max_length=8)
+    # An end-line poll names its baseline: their results are compared question by question.
+    baseline_id: int | None = Field(default=None, foreign_key="poll.id")
+    created_by_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    created_at: datetime = _ts(default_factory=utcnow)
+    started_at: datetime | None = _ts(default=None, nullable=True)
+
+
+class PollQuestion(SQLModel, table=True):
+    """One question of a poll in four languages: choices (with synonyms in any script) or an open answer."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(foreign_key="poll.id", index=True)
+    position: int
+    kind: str = Field(max_length=8)  # "choice" or "open"
+    texts: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)  # language -> question
+    # [{"labels": {language: label}, "synonyms": [word, ...]}, ...]: choice n is answered by n, a label or a synonym.
+    choices: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    correct: int | None = None  # a quiz: the right choice's number (1-based)
+    feedback: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)  # language -> what a quiz explains
+
+    __table_args__ = (sa.UniqueConstraint("poll_id", "position", name="uq_pollquestion_poll_position"),)
+
+
+class PollInvitation(SQLModel, table=True):
+    """A phone invited to a poll (the invitation is in the outbox under outbound_key): never twice per poll. Its
+    replies answer the poll's questions until it is done (all answered, or gave up)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(foreign_key="poll.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    outbound_key: str = Field(max_length=160)
+    misses: int = 0  # answers not understood in a row
+    created_at: datetime = _ts(default_factory=utcnow)
+    done_at: datetime | None = _ts(default=None, nullable=True)
+
+    __table_args__ = (sa.UniqueConstraint("poll_id", "contact_id", name="uq_pollinvitation_poll_contact"),)
+
+
+class PollAnswer(SQLModel, table=True):
+    """One phone's answer to one question: linked to the phone only through the contact (its number encrypted); the
+    place and language are copied so results need no join, and the text is blanked like a message's body."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(foreign_key="poll.id", index=True)
+    question_id: int = Field(foreign_key="pollquestion.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    choice: int | None = None  # the choice's number; None for an open answer
+    text: str = Field(default="", sa_type=sa.Text)
+    correct: bool | None = None
+    language: str = Field(max_length=2)
+    municipality_code: str | None = Field(default=None, max_length=32)
+    invited: bool = False
+    answered_at: datetime = _ts(default_factory=utcnow, index=True)
+
+    __table_args__ = (sa.UniqueConstraint("question_id", "contact_id", name="uq_pollanswer_question_contact"),)
+
+
+# ---- Content edited by staff, versioned; translation review (#21 points 1-2) ------------------------------------
+
+
+class RevisionKind(StrEnum):
+    TEXT = "text"  # a family-facing template in one language (SMS or voice)
+    PROGRAMME = "programme"  # a programme's figures and rules (one version of hotline/benefits/programmes.toml)
+
+
+class RevisionStatus(StrEnum):
+    PENDING = "pending"  # a figure changed: waits for a second person's approval
+    APPROVED = "approved"  # in force from effective_from (over the files shipped in the package)
+    REFUSED = "refused"
+
+
+class ContentRevision(SQLModel, table=True):
+    """A staff member's new version of a text or of a programme's rules: the files in the package are the seed, the
+    approved revisions lie over them, each in force from its day."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: RevisionKind = Field(sa_type=sa.String(16))
+    subject: str = Field(max_length=120)  # a template's name ("benefits/list") or a programme's id
+    language: str | None = Field(default=None, max_length=2)  # a text's language; None for a programme
+    body: str = Field(sa_type=sa.Text)  # the template's source, or the programme version's fields as JSON
+    effective_from: date
+    source: str = Field(max_length=500)  # where the rule or figure was published, or why the text changed
+    note: str = Field(default="", max_length=500)
+    figures_changed: bool = False
+    status: RevisionStatus = Field(sa_type=sa.String(16), index=True)
+    author_id: int | None = Field(default=None, foreign_key="staffuser.id")  # None: `hotline content import`
+    created_at: datetime = _ts(default_factory=utcnow)
+    decided_by_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    decided_at: datetime | None = _ts(default=None, nullable=True)
+    reviewed_by: str | None = Field(default=None, max_length=120)  # the native speaker who reviewed the text
+
+    __table_args__ = (sa.Index("ix_contentrevision_subject", "kind", "subject", "language"),)
+
+
+# ---- Grievance reports and closing the loop (#21 points 3-5) -----------------------------------------------------
+
+
+class ComplaintOutcome(SQLModel, table=True):
+    """How the family of a decided complaint learnt the outcome, and its rating of the handling (1 good, 2 so-so,
+    3 bad), for the grievance report (docs/REPORTS.md). One row per complaint and no serial id; it names no phone,
+    and on an anonymous complaint (written by a STATUS with the PIN) its times are days, as every time of an
+    anonymous turn, so nothing lines it up with the phone that asked (docs/PRIVACY.md)."""
+
+    __tablename__ = "complaint_outcome"
+
+    complaint_id: int = Field(foreign_key="complaint.id", primary_key=True)
+    # The outbox key of the outcome SMS to a named family; None when none was queued (anonymous, no phone left).
+    outbound_key: str | None = Field(default=None, max_length=160)
+    # The first STATUS after the decision: the family then read the outcome (the only way an anonymous one can).
+    status_seen_at: datetime | None = _ts(default=None, nullable=True)
+    rating: int | None = None
+    rated_at: datetime | None = _ts(default=None, nullable=True)

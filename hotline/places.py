@@ -52,6 +52,7 @@ class Gazetteer:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.places: dict[str, Place] = {}
+        self.oblasts: dict[str, dict[str, str]] = {o["code"]: o["names"] for o in data["oblasts"]}
         self.districts: list[Place] = []
         self.municipalities: dict[str, list[Place]] = {}
         for oblast in data["oblasts"]:
@@ -89,6 +90,14 @@ class Gazetteer:
         """A place by its code."""
         return self.places.get(code) if code else None
 
+    def area_name(self, code: str | None, language: str) -> str:
+        """The name of an oblast, district or municipality for staff pages (the code itself if unknown)."""
+        place = self.get(code)
+        if place is not None:
+            return place.name(language)
+        names = self.oblasts.get(code or "", {})
+        return names.get(language) or names.get("ru") or code or ""
+
     def find_by_name(self, text: str) -> Place | None:
         """A place whose name the family typed, forgiving case, letters and small typos."""
         query = _name_key(text)
@@ -96,6 +105,11 @@ class Gazetteer:
             return None
         found = process.extractOne(query, list(self._by_name), scorer=fuzz.ratio, score_cutoff=NAME_MATCH_CUTOFF)
         return self.places[self._by_name[found[0]]] if found else None
+
+    def find_exact_name(self, text: str) -> Place | None:
+        """A place one of whose names is the text, forgiving only case, letters and the words around a name."""
+        code = self._by_name.get(_name_key(text))
+        return self.places[code] if code else None
 
     def find_in_text(self, text: str, *, answering: bool = False) -> list[Place]:
         """The places a text names: one when it is clear, several when a name fits more than one, else none.

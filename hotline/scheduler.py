@@ -24,6 +24,8 @@ from hotline.messaging.dispatcher import RateLimiter, dispatch_once
 from hotline.messaging.sender import VoiceSender
 from hotline.metrics import instrument_jobs
 from hotline.models import utcnow
+from hotline.polls import jobs as poll_jobs
+from hotline.polls.jobs import InvitationReport
 from hotline.privacy import jobs as privacy_jobs
 from hotline.privacy.jobs import RetentionReport
 from hotline.reminders import jobs as reminder_jobs
@@ -82,6 +84,9 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
     def plan_reminders(session: Session) -> PlanReport:
         return reminder_jobs.plan_reminders(session, ctx, utcnow())
 
+    def plan_poll_invitations(session: Session) -> InvitationReport:
+        return poll_jobs.plan_invitations(session, ctx, utcnow())
+
     def purge_login_failures(session: Session) -> int:
         return staff_jobs.purge_login_failures(session, utcnow())
 
@@ -103,6 +108,7 @@ def build_scheduler(settings: Settings, *, blocking: bool) -> BaseScheduler:
         (run(forget_abandoned_anonymous), {"minutes": 10}),
         (run(plan_reminders), {"hours": 1, "next_run_time": datetime.now(UTC)}),
         (run(purge_login_failures), {"hours": 1}),
+        (run(plan_poll_invitations), {"minutes": 5}),  # a started poll's invitations, 100 000 a run at most
         (run(delete_recordings), {"hours": 1}),
     ]
     for job, timing in jobs:

@@ -17,6 +17,8 @@ from hotline.models import (
     Household,
     InboundMessage,
     OutboundMessage,
+    PollAnswer,
+    PollInvitation,
     Volunteer,
 )
 
@@ -54,6 +56,8 @@ _NAMED_BY = (
     Volunteer,
     HealthAlert,
     OutboundMessage,
+    PollAnswer,
+    PollInvitation,
 )
 
 

@@ -27,6 +27,7 @@ from hotline.models import (
     InboundMessage,
     OutboundMessage,
     OutboundStatus,
+    PollAnswer,
     PrivateCounter,
     PrivateTurn,
     RateEvent,
@@ -60,9 +61,20 @@ class RetentionReport:
     texts: int = 0
     rate_events: int = 0
     reports: int = 0
+    poll_answers: int = 0
 
     def __bool__(self) -> bool:
-        return any((self.messages_in, self.messages_out, self.identities, self.texts, self.rate_events, self.reports))
+        return any(
+            (
+                self.messages_in,
+                self.messages_out,
+                self.identities,
+                self.texts,
+                self.rate_events,
+                self.reports,
+                self.poll_answers,
+            )
+        )
 
 
 def enforce_retention(session: Session, ctx: Context, now: datetime) -> RetentionReport:
@@ -77,6 +89,7 @@ def enforce_retention(session: Session, ctx: Context, now: datetime) -> Retentio
         texts=redact_complaints(session, now - timedelta(days=settings.complaint_text_days), now),
         rate_events=forget_rate_events(session, ctx, now) + forget_private_traces(session, ctx, now),
         reports=forget_unmatched_reports(session, messages_before),
+        poll_answers=forget_poll_answer_texts(session, messages_before),
     )
 
 
@@ -238,3 +251,14 @@ def forget_unmatched_reports(session: Session, before: datetime, batch: int = BA
         session.execute(delete(DeliveryReport).where(col(DeliveryReport.id).in_(ids)))
 
     return _in_batches(session, DeliveryReport, [col(DeliveryReport.received_at) < before], apply, batch)
+
+
+def forget_poll_answer_texts(session: Session, before: datetime, batch: int = BATCH) -> int:
+    """Blank the text of poll answers given before `before`, as a message's body (#22): the chosen answer, place and
+    language stay for the results; an open answer's words go."""
+
+    def apply(ids: list[int]) -> None:
+        session.execute(update(PollAnswer).where(col(PollAnswer.id).in_(ids)).values(text=""))
+
+    conditions = [col(PollAnswer.answered_at) < before, col(PollAnswer.text) != ""]
+    return _in_batches(session, PollAnswer, conditions, apply, batch)

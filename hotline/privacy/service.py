@@ -24,6 +24,8 @@ from hotline.models import (
     InboundMessage,
     OutboundMessage,
     OutboundStatus,
+    PollAnswer,
+    PollInvitation,
     RateEvent,
     ReminderPlanned,
     Volunteer,
@@ -167,6 +169,9 @@ def erase_family(
     for model in (Household, Volunteer, Conversation, ComplaintDraft):
         session.execute(delete(model).where(col(model.contact_id) == cid))
     session.execute(delete(RateEvent).where(col(RateEvent.key).in_(_rate_keys(ctx, contact))))
+    # Poll answers stay counted in results, with no link to the phone and no words (#22).
+    session.execute(update(PollAnswer).where(col(PollAnswer.contact_id) == cid).values(contact_id=None, text=""))
+    session.execute(update(PollInvitation).where(col(PollInvitation.contact_id) == cid).values(contact_id=None))
     session.execute(delete(Contact).where(col(Contact.id) == cid))
     session.expunge(contact)
     # The operator may not be a staff account (the CLI): who ran it and why go in the details.
