@@ -173,22 +173,25 @@ def _active(turn: Turn, kind: EnrolmentKind) -> list[Enrolment]:
 
 
 def born(turn: Turn, rest: str) -> Answer:
-    """BORN [date]: the pregnancy becomes a child (born today unless a date is given); a second BORN corrects the
-    date of the child the first one enrolled."""
+    """BORN [date]: the pregnancy becomes a child (born today unless a date is given); a second BORN near an enrolled
+    child's birth corrects its date; a household with a child enrolled that has another baby enrols it too."""
     pregnancies = _active(turn, EnrolmentKind.PREGNANCY)
     # "РОДИЛА 20 ноября", "ТӨРӨДҮМ кечээ"; words without a date ("РОДИЛА сына") mean today
     said_a_date = read_date(rest, turn.day, "past").said_something
     day = birth_date(rest, turn.answer.language, turn.day) if said_a_date else turn.day
     if not pregnancies:
-        child = _born_child(turn)
-        if child is None:
+        # The same baby when the date (or today, without one) is near an enrolled child's birth: a correction.
+        child = _child_born_near(turn, day) if day is not None else _born_child(turn)
+        if child is not None:
+            return _correct_birth(turn, child, said_a_date, day)
+        if not _active(turn, EnrolmentKind.CHILD):
             return turn.say("reminders/not_enrolled")
-        return _correct_birth(turn, child, said_a_date, day)
+        # A household enrolled for a child (its consent given) has had another baby: it is enrolled beside it.
     if day is None or day > turn.day:
         return turn.say("reminders/born_date", example=example_birth_date(turn.day))
-    pregnancy = pregnancies[0]
-    pregnancy.status, pregnancy.updated_at = EnrolmentStatus.COMPLETED, turn.now
-    turn.session.add(pregnancy)
+    if pregnancies:
+        pregnancies[0].status, pregnancies[0].updated_at = EnrolmentStatus.COMPLETED, turn.now
+        turn.session.add(pregnancies[0])
     household = _household(turn)
     assert household is not None
     enrol(turn.session, household, EnrolmentKind.CHILD, turn.now, turn.day, birth_date=day)
@@ -213,6 +216,19 @@ def _born_child(turn: Turn) -> Enrolment | None:
         .where(col(Enrolment.created_at) >= completed)
         .order_by(col(Enrolment.id).desc())
     ).first()
+
+
+CORRECTION_DAYS = 42  # a BORN date this close to an enrolled child's birth date is the same baby, mistyped at JOIN
+
+
+def _child_born_near(turn: Turn, day: date) -> Enrolment | None:
+    """The enrolled child (by BORN, JOIN or staff) born within CORRECTION_DAYS of the day BORN gives."""
+    near = [
+        child
+        for child in _active(turn, EnrolmentKind.CHILD)
+        if child.birth_date is not None and abs((child.birth_date - day).days) <= CORRECTION_DAYS
+    ]
+    return near[-1] if near else None
 
 
 def _correct_birth(turn: Turn, child: Enrolment, said_a_date: bool, day: date | None) -> Answer:

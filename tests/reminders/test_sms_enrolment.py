@@ -304,6 +304,40 @@ def test_a_second_born_corrects_the_birth_date_and_the_reminders_follow_it(sessi
     assert enrolments(session)[-1].birth_date == real
 
 
+def test_born_after_a_child_enrolled_by_join_corrects_it_or_enrols_the_new_baby(session: Session, ctx: Context) -> None:
+    """No pregnancy on record: a date close to the enrolled child's is a correction of it; a birth long after it is a
+    new baby of a household that already consented (#19 point 5)."""
+    contact = get_or_create_contact(session, ctx, PHONE, at(ctx))
+    household = household_of(session, contact, at(ctx), "sms")
+    enrol(session, household, EnrolmentKind.CHILD, at(ctx), TODAY, birth_date=TODAY - timedelta(days=20))
+    session.commit()
+    real = TODAY - timedelta(days=17)
+    corrected = say(session, ctx, f"РОДИЛА {real:%d.%m.%Y}")
+    assert "нет подписки" not in corrected and f"{real:%d.%m.%Y}" in corrected, corrected
+    assert [e.birth_date for e in enrolments(session)] == [real]
+    # Two years on, the family has another baby: it is enrolled beside the first child.
+    later = TODAY + timedelta(days=730)
+    assert "нет подписки" not in say(session, ctx, "РОДИЛА", later)
+    assert sorted(e.birth_date for e in enrolments(session) if e.birth_date) == [real, later]
+    # A pregnancy's BORN two years after the first baby's is a new baby too, not a correction of the first.
+    pregnant_on = later + timedelta(days=600)
+    enrol(
+        session,
+        household,
+        EnrolmentKind.PREGNANCY,
+        at(ctx, pregnant_on),
+        pregnant_on,
+        due_date=later + timedelta(days=700),
+    )
+    session.commit()
+    third = later + timedelta(days=690)
+    say(session, ctx, f"РОДИЛА {third:%d.%m.%Y}", third)
+    assert sorted(e.birth_date for e in enrolments(session) if e.birth_date) == [real, later, third]
+    again = later + timedelta(days=900)
+    say(session, ctx, f"РОДИЛА {again:%d.%m.%Y}", again)  # no pregnancy, far from every child: another baby
+    assert len([e for e in enrolments(session) if e.birth_date]) == 4
+
+
 def test_every_birth_date_example_is_a_past_day(session: Session, ctx: Context) -> None:
     enrol_pregnancy(session, ctx, TODAY + timedelta(days=20))
     for language, word in (("ru", "РОДИЛА"), ("ky", "ТӨРӨДҮМ"), ("uz", "ТУҒДИМ"), ("en", "BORN")):
