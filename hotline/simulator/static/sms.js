@@ -12,12 +12,18 @@ function bubble(text, cls, meta) {
 }
 body.addEventListener("input", () => { document.getElementById("count").textContent = body.value.length + " chars"; });
 body.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); document.getElementById("compose").requestSubmit(); } });
-document.getElementById("compose").addEventListener("submit", async (e) => {
+// Messages typed in quick succession go out one after another, as a phone sends them: the hotline must read
+// СТОП before the ПОСОБИЕ typed after it.
+let sending = Promise.resolve();
+document.getElementById("compose").addEventListener("submit", (e) => {
   e.preventDefault();
   const text = body.value;
   bubble(text, "out");
   body.value = "";
   body.dispatchEvent(new Event("input"));
+  sending = sending.then(() => deliver(text));
+});
+async function deliver(text) {
   try {
     const res = await fetch("simulator/send", {method: "POST", headers: {"Content-Type": "application/json"},
       body: JSON.stringify({sender: document.getElementById("sender").value, body: text,
@@ -27,7 +33,7 @@ document.getElementById("compose").addEventListener("submit", async (e) => {
     if (data.note) bubble(data.note, "in error");
     for (const r of data.replies) bubble(r.text, "in", "via " + r.channel + ", " + r.units + " chars, " + r.encoding + ", " + r.segments + " SMS");
   } catch (err) { bubble("Network error: " + err, "in error"); }
-});
+}
 // Messages the hotline sends later (officers' answers, reminders) arrive through the outbox: poll it.
 const seen = new Set();
 const sender = () => encodeURIComponent(document.getElementById("sender").value);
