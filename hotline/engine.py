@@ -203,7 +203,9 @@ def respond(
         turn = Turn(session, ctx, contact, now, Answer(_switch_language(session, ctx, contact, match, now)), message)
         reminder_flows.danger(turn, body)
         return turn
-    polled = None if match.keyword is not None or in_complaint else poll_for(session, ctx, contact, body, now, message)
+    polled = None
+    if match.keyword is None and not in_complaint:
+        polled = poll_for(session, ctx, contact, body, now, message, conversation)
     if polled is not None:  # a poll's word (a radio quiz), or an invited phone's answer (hotline/polls/flows.py)
         return polled
     if live is not None and (match.keyword is None or _answers_question(ctx, live, body, match)):
@@ -231,11 +233,17 @@ def respond(
 
 
 def poll_for(
-    session: Session, ctx: Context, contact: Contact, body: str, now: datetime, message: InboundMessage | None
+    session: Session,
+    ctx: Context,
+    contact: Contact,
+    body: str,
+    now: datetime,
+    message: InboundMessage | None,
+    conversation: Conversation | None,
 ) -> Turn | None:
     """A message without a hotline keyword that a poll takes: a poll's word ends any dialogue and starts the poll;
-    with no dialogue in progress, a phone invited to a poll answers its next question. None otherwise."""
-    conversation = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).first()
+    with no dialogue in progress, a phone invited to a poll answers its next question. None otherwise. The phone's
+    dialogue is the one respond() already read: no second query."""
     live = conversation is not None and conversation.expires_at > now
     by_word = poll_flows.poll_for_keyword(session, body)
     invited = None if by_word is not None or live else poll_flows.pending_invitation(session, contact, now)
