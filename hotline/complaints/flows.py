@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from hotline.complaints import closing, service
@@ -27,6 +28,18 @@ def draft_of(turn: Turn) -> ComplaintDraft | None:
     return turn.session.exec(select(ComplaintDraft).where(ComplaintDraft.contact_id == turn.contact.id)).first()
 
 
+def _draft_and_filed_today(turn: Turn) -> tuple[ComplaintDraft | None, int]:
+    """The phone's unfinished complaint (draft_of) and how many it filed today, in one statement (#20)."""
+    one_row = sa.select(sa.literal(1)).subquery()
+    query = (
+        select(ComplaintDraft, service.filed_today(turn.ctx, turn.contact, turn.now))
+        .select_from(one_row)
+        .outerjoin(ComplaintDraft, col(ComplaintDraft.contact_id) == turn.contact.id)
+    )
+    draft, filed_today = turn.session.exec(query).one()
+    return draft, int(filed_today)
+
+
 def _message_ids(turn: Turn, draft: ComplaintDraft | None) -> list[int]:
     ids = list(draft.message_ids) if draft else []
     message_id = turn.message_id  # None in an anonymous turn: its messages are never stored
@@ -40,14 +53,11 @@ def start_complaint(turn: Turn, rest: str, *, anonymous: bool) -> Answer:
     inner = turn.ctx.matcher.match(rest)
     if inner.keyword == "ANON":  # COMPLAINT ANON text
         anonymous, rest = True, inner.rest
-    draft = draft_of(turn)
+    draft, filed_today = _draft_and_filed_today(turn)
     anonymous = anonymous or bool(draft and draft.anonymous)
     # From its first message on, an anonymous dialogue leaves nothing that leads to the phone.
     turn.private = anonymous
-    if (
-        service.complaints_today(turn.session, turn.ctx, turn.contact, turn.now)
-        >= turn.ctx.settings.max_complaints_per_day
-    ):
+    if filed_today >= turn.ctx.settings.max_complaints_per_day:
         return turn.say("complaints/limit")
     if draft is None and not has_words(rest):
         save_conversation(turn, FLOW, "text", {"anonymous": anonymous})
@@ -61,9 +71,7 @@ def start_complaint(turn: Turn, rest: str, *, anonymous: bool) -> Answer:
 
 
 def _proceed(turn: Turn, draft: ComplaintDraft, conversation: Conversation | None = None) -> Answer:
-    draft.message_ids = _message_ids(turn, draft)
     draft.updated_at = turn.now
-    turn.session.add(draft)
     named = get_gazetteer().find_in_text(draft.text)
     # Never the phone's remembered place for an anonymous complaint: it would tie the complaint to the family. A place
     # the complaint's own text names was the family's choice to say, so it is taken.
@@ -89,6 +97,9 @@ def _settle(turn: Turn, draft: ComplaintDraft, named: list[Place], conversation:
         # The family has answered one question: file now, at the rayon, rather than ask a second (#17 point 5).
         # A named complaint's acknowledgement invites the village's name, which then routes it there.
         return _file(turn, draft, rayon, conversation)
+    # A question follows: the draft is kept until the answer (one filed at once is never stored).
+    draft.message_ids = _message_ids(turn, draft)
+    turn.session.add(draft)
     if len(named) == 1:
         rayon = named[0]
         save_conversation(turn, FLOW, "municipality", {"district": rayon.code, **private}, conversation)
@@ -192,15 +203,15 @@ def _file(turn: Turn, draft: ComplaintDraft, place: Place | None, conversation: 
     )
     complaint = filed.complaint
     # An anonymous dialogue stores no message; one begun named and made anonymous has its named SMS blanked.
-    messages = turn.session.exec(select(InboundMessage).where(col(InboundMessage.id).in_(_message_ids(turn, draft))))
-    for message in messages:
+    for message in _messages_of(turn, draft):
         if draft.anonymous:
             message.contact_id, message.body, message.replies = None, "", []
         else:
             message.complaint_id = complaint.id
-        turn.session.add(message)
     if draft.id is not None:
         turn.session.delete(draft)
+    elif draft in turn.session:  # begun by this SMS and not yet flushed: nothing to delete
+        turn.session.expunge(draft)
     if not draft.anonymous and place is not None:
         # Remember the place (so the next complaint is one SMS) and keep a window for further SMS.
         turn.contact.municipality_code = place.code
@@ -219,6 +230,17 @@ def _file(turn: Turn, draft: ComplaintDraft, place: Place | None, conversation: 
         window_minutes=window,
         village_wanted=village_wanted,
     )
+
+
+def _messages_of(turn: Turn, draft: ComplaintDraft) -> list[InboundMessage]:
+    """The complaint's SMS: those stored with its draft, read, and this turn's, in hand. This one is not stored here:
+    the engine stores it at the end of the turn, complaint_id and replies in one insert."""
+    this = turn.message if turn.message is not None and not turn.private else None
+    earlier = [i for i in draft.message_ids if this is None or i != this.id]
+    messages = (
+        list(turn.session.exec(select(InboundMessage).where(col(InboundMessage.id).in_(earlier)))) if earlier else []
+    )
+    return [*messages, this] if this is not None else messages
 
 
 def _village_wanted(complaint: Complaint) -> bool:
