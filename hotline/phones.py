@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 
 import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -16,8 +17,10 @@ class InvalidPhone(ValueError):
     """The text is not a phone number we can send to."""
 
 
+@lru_cache(maxsize=16384)
 def normalise_phone(raw: str, region: str = "KG") -> str:
-    """Return the number in E.164 (+996555123456), accepting the forms people and operators write."""
+    """Return the number in E.164 (+996555123456), accepting the forms people and operators write. Kept per raw
+    form: parsing costs more than the rest of a keyword SMS's Python, and a phone writes again and again."""
     digits = re.sub(r"[\s\-().]", "", raw or "")
     # The Soviet-era trunk prefix "8 555 123456" is still written; phonenumbers rejects it for KG.
     old = _OLD_TRUNK.match(digits)

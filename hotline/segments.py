@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 # Extended grapheme clusters (\X). `regex` comes in with dateparser; it is not declared in pyproject.toml itself.
@@ -95,8 +96,10 @@ def split_segments(text: str) -> list[str]:
     return _pack(text, encoding, multi)
 
 
+@lru_cache(maxsize=4096)
 def count_segments(text: str) -> SegmentCount:
-    """Count segments as Twilio's calculator does: an escape pair or a grapheme cluster never straddles two."""
+    """Count segments as Twilio's calculator does: an escape pair or a grapheme cluster never straddles two. Kept
+    per text: the same replies are counted again and again (every render checks its budget)."""
     encoding: Encoding = "GSM-7" if is_gsm7(text) else "UCS-2"
     single, multi = _limits(encoding)
     units = sum(_cost(ch, encoding) for ch in text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from hotline.context import Context
@@ -22,10 +23,12 @@ from hotline.models import (
     Volunteer,
 )
 
+_BY_HASH = select(Contact).where(col(Contact.phone_hash) == sa.bindparam("phone_hash"))  # built once
+
 
 def find_contact(session: Session, ctx: Context, phone: str) -> Contact | None:
     """The contact of an E.164 number, found by its keyed hash."""
-    return session.exec(select(Contact).where(Contact.phone_hash == ctx.vault.lookup_hash(phone))).first()
+    return session.exec(_BY_HASH, params={"phone_hash": ctx.vault.lookup_hash(phone)}).first()
 
 
 def get_or_create_contact(session: Session, ctx: Context, phone: str, now: datetime) -> Contact:

@@ -77,28 +77,33 @@ def loop_in(bodies: list[str], limit: int) -> bool:
     return False
 
 
+# Built once (a statement built per message costs more than running it); the values are bound per message.
+_EARLIER = (
+    sa.select(col(InboundMessage.body))
+    .where(
+        col(InboundMessage.contact_id) == sa.bindparam("contact_id"),
+        col(InboundMessage.received_at) >= sa.bindparam("since"),
+        col(InboundMessage.received_at) <= sa.bindparam("now"),
+        # This message itself, should a step have stored it already.
+        sa.or_(
+            col(InboundMessage.channel) != sa.bindparam("channel"),
+            col(InboundMessage.message_sid) != sa.bindparam("sid"),
+        ),
+    )
+    .order_by(col(InboundMessage.received_at).desc(), col(InboundMessage.id).desc())
+    .limit(SCAN)
+)
+
+
 def pause_replies(session: Session, ctx: Context, phone: str, message: InboundMessage) -> bool:
     """True when the phone of this named message is in a reply loop: its answer is not sent (logged and counted)."""
     if message.contact_id is None:
         return False
     now, limit = message.received_at, ctx.settings.loop_limit
-    earlier = list(
-        session.execute(
-            sa.select(col(InboundMessage.body))
-            .where(
-                col(InboundMessage.contact_id) == message.contact_id,
-                col(InboundMessage.received_at) >= now - timedelta(minutes=ctx.settings.loop_window_minutes),
-                col(InboundMessage.received_at) <= now,
-                # This message itself, should a step have stored it already.
-                sa.or_(
-                    col(InboundMessage.channel) != message.channel,
-                    col(InboundMessage.message_sid) != message.message_sid,
-                ),
-            )
-            .order_by(col(InboundMessage.received_at).desc(), col(InboundMessage.id).desc())
-            .limit(SCAN)
-        ).scalars()
-    )[::-1]
+    since = now - timedelta(minutes=ctx.settings.loop_window_minutes)
+    params = {"contact_id": message.contact_id, "since": since, "now": now}
+    params |= {"channel": message.channel, "sid": message.message_sid}
+    earlier = list(session.execute(_EARLIER, params).scalars())[::-1]
     if not loop_in([*earlier, message.body], limit):
         return False
     started = not loop_in(earlier, limit)
