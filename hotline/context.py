@@ -39,15 +39,21 @@ def build_context(settings: Settings) -> Context:
         settings=settings,
         vault=PhoneVault(settings.encryption_key_list(), settings.lookup_key),
         # The package's files with what staff changed laid over them (hotline/overrides.py).
-        texts=overlaid_library(settings.templates_dir, settings.max_segments, settings.database_url, settings.timezone),
+        texts=overlaid_library(
+            settings.templates_dir,
+            settings.max_segments,
+            settings.database_url,
+            settings.timezone,
+            reload_files=settings.development,
+        ),
         matcher=get_matcher(),
         catalogue=overlaid_catalogue(settings.database_url, settings.timezone),
         tz=ZoneInfo(settings.timezone),
     )
 
 
-def get_context(request: Request) -> Context:
-    """FastAPI dependency: the app's context."""
+async def get_context(request: Request) -> Context:
+    """FastAPI dependency: the app's context (async: a plain function would run in a worker thread)."""
     ctx: Context = request.app.state.ctx
     return ctx
 

@@ -123,8 +123,21 @@ class WebhookMetrics:
             # The matched route's template, never the raw path: a scanner's made-up paths must not each make a
             # new time series.
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            WEBHOOK_REQUESTS.labels(route, str(status)).inc()
-            WEBHOOK_SECONDS.labels(route).observe(time.perf_counter() - started)
+            counter, timer = _webhook_series(route, status)
+            counter.inc()
+            timer.observe(time.perf_counter() - started)
+
+
+# The series of each (route, status) seen, looked up once: labels() checks and locks on every call.
+_WEBHOOK_SERIES: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
+
+
+def _webhook_series(route: str, status: int) -> tuple[Counter, Histogram]:
+    series = _WEBHOOK_SERIES.get((route, status))
+    if series is None:  # a few routes (their templates, not raw paths) times a few statuses: the dict stays small
+        series = (WEBHOOK_REQUESTS.labels(route, str(status)), WEBHOOK_SECONDS.labels(route))
+        _WEBHOOK_SERIES[(route, status)] = series
+    return series
 
 
 class DatabaseCollector(Collector):

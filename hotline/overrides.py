@@ -128,10 +128,12 @@ def changed() -> None:
 
 
 class OverlayLoader(BaseLoader):
-    """Jinja's loader: a text staff changed, in force today, else the file in the package."""
+    """Jinja's loader: a text staff changed, in force today, else the file in the package. Jinja asks a loaded
+    template's `uptodate` at every render: it compares the overlay's generation and the day (in memory), and only
+    with `reload_files` (development) also stats the file, so an edited file shows at the next render."""
 
-    def __init__(self, files: FileSystemLoader, overlay: Overlay) -> None:
-        self.files, self.overlay = files, overlay
+    def __init__(self, files: FileSystemLoader, overlay: Overlay, reload_files: bool = True) -> None:
+        self.files, self.overlay, self.reload_files = files, overlay, reload_files
 
     def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Callable[[], bool]]:
         snapshot, day = self.overlay.snapshot(), self.overlay.today()
@@ -148,16 +150,19 @@ class OverlayLoader(BaseLoader):
         if source is not None:
             return source, None, uptodate
         text, filename, files_fresh = self.files.get_source(environment, template)
-        return text, filename, lambda: uptodate(files_fresh)
+        return text, filename, (lambda: uptodate(files_fresh)) if self.reload_files else uptodate
 
 
 @lru_cache(maxsize=8)
-def overlaid_library(root: Path, max_segments: int, database_url: str, timezone: str) -> TextLibrary:
-    """The template library whose texts staff may have changed (SMS and spoken alike)."""
+def overlaid_library(
+    root: Path, max_segments: int, database_url: str, timezone: str, reload_files: bool = True
+) -> TextLibrary:
+    """The template library whose texts staff may have changed (SMS and spoken alike); `reload_files` (development)
+    also sees an edited file at once, production compiles each file once (the package's files do not change)."""
     library = TextLibrary(root, max_segments)
     overlay = get_overlay(database_url, timezone)
     for env in (library.env, library.speech_env):
-        env.loader = OverlayLoader(FileSystemLoader(str(root)), overlay)
+        env.loader = OverlayLoader(FileSystemLoader(str(root)), overlay, reload_files)
     return library
 
 

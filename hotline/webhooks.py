@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+import hmac
+import logging
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlparse
 
 from fastapi import HTTPException, Request
-from twilio.request_validator import RequestValidator
+from starlette.requests import ClientDisconnect
+from twilio.request_validator import RequestValidator, add_port, remove_port
 
 from hotline.config import Settings
 
+log = logging.getLogger(__name__)
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 200
 
@@ -28,10 +33,15 @@ async def read_limited(request: Request, limit: int) -> bytes:
         if int(declared) > limit:
             raise HTTPException(413, f"Request body over {limit} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, f"Request body over {limit} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise HTTPException(413, f"Request body over {limit} bytes")
+    except ClientDisconnect:
+        # A proxy or a client giving up mid-body: nothing to answer or store, and no traceback for it.
+        log.info("client hung up after %d of %s body bytes", len(body), declared or "unannounced")
+        raise HTTPException(400, "Client disconnected before the whole body arrived") from None
     return bytes(body)
 
 
@@ -51,9 +61,44 @@ async def read_signed_form(request: Request, settings: Settings) -> dict[str, st
     signature = request.headers.get("x-twilio-signature", "")
     if not signature or not settings.twilio_auth_token:
         raise HTTPException(403, "Missing X-Twilio-Signature")
-    if not RequestValidator(settings.twilio_auth_token).validate(public_url(settings, request), form, signature):
+    if not signature_valid(settings.twilio_auth_token, public_url(settings, request), form, signature):
         raise HTTPException(403, "Invalid X-Twilio-Signature (is HOTLINE_PUBLIC_URL the URL Twilio calls?)")
     return form
+
+
+@lru_cache(maxsize=4)
+def validator(token: str) -> RequestValidator:
+    """twilio's validator for an auth token, made once (not per request)."""
+    return RequestValidator(token)
+
+
+class _Fields(dict[str, str]):
+    """A form with one value per field, in the shape twilio's validator reads first (getall): a plain dict makes it
+    raise and catch two exceptions per field (38 µs for Twilio's 19 fields, against 8 µs this way)."""
+
+    def getall(self, name: str) -> list[str]:
+        return [self[name]]
+
+
+def form_signature(token: str, url: str, form: dict[str, str]) -> str:
+    """twilio's RequestValidator.compute_signature of a form posted to `url`."""
+    signature: str = validator(token).compute_signature(url, _Fields(form))
+    return signature
+
+
+def signature_valid(token: str, url: str, form: dict[str, str], signature: str) -> bool:
+    """RequestValidator.validate's answer for a form posted to `url`, with one HMAC when the request is genuine.
+
+    validate() always signs the URL twice, with and without the default port (Twilio is inconsistent about it), and
+    accepts either. Here the URL as configured is signed first and the other form only when that does not match, so
+    nothing validate() accepts is refused. (Its bodySHA256 check is for JSON bodies, never a form.)"""
+    parsed = urlparse(url)
+    given = signature.encode("utf-8")  # bytes: compare_digest refuses a str with non-ASCII characters
+    # geturl() is the form validate() signs as it is (add_port keeps a port, remove_port keeps a URL without one).
+    if hmac.compare_digest(form_signature(token, parsed.geturl(), form).encode(), given):
+        return True
+    other = remove_port(parsed) if parsed.port else add_port(parsed)
+    return hmac.compare_digest(form_signature(token, other, form).encode(), given)
 
 
 def twilio_sid(value: str | None) -> str | None:
@@ -65,5 +110,5 @@ def twilio_sid(value: str | None) -> str | None:
 
 def sign(settings: Settings, url: str, form: dict[str, str]) -> str:
     """The X-Twilio-Signature Twilio would send for `form` posted to `url` (for the CLI and simulator)."""
-    signature: str = RequestValidator(settings.twilio_auth_token).compute_signature(url, form)
+    signature: str = validator(settings.twilio_auth_token).compute_signature(url, form)
     return signature

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hotline.context import Context
 from hotline.db import SessionDep, write_lock
@@ -184,6 +185,25 @@ def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
     return render(request, "error.html", user, status_code=status_code, code=status_code, detail=detail)
 
 
+STAFF_PREFIX = "/admin"  # the pages that have a session; nothing else reads or writes its cookie
+
+
+class StaffSessions:
+    """Pure ASGI: starlette's signed-cookie sessions for the staff pages only. Webhooks, probes and the simulator
+    skip them, so no cookie is read, verified or set there (an SMS costs no signature check of a cookie)."""
+
+    def __init__(self, app: ASGIApp, **options: Any) -> None:
+        self.app = app
+        self.sessions = SessionMiddleware(app, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Staff pages (and their error pages) through the sessions; everything else straight on."""
+        if scope["type"] in ("http", "websocket") and scope["path"].startswith(STAFF_PREFIX):
+            await self.sessions(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def install(
     app: Any,
     routers: list[APIRouter],
@@ -198,13 +218,13 @@ def install(
     app.state.page_values = dict(page_values or {})
     app.state.upload_limits = dict(upload_limits or {})
     app.add_middleware(
-        SessionMiddleware,
+        StaffSessions,
         secret_key=ctx.settings.secret_key,
         session_cookie="hotline_session",
         max_age=auth.SESSION_IDLE_SECONDS,
         same_site="lax",
         https_only=ctx.settings.cookie_secure_enabled,
-        path="/admin",
+        path=STAFF_PREFIX,
     )
     app.mount("/admin/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="admin-static")
     for router in routers:
