@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -95,14 +95,37 @@ _SQLITE_WRITE_LOCKS: dict[str, threading.Lock] = {}
 T = TypeVar("T")
 
 
-def write_lock(session: Session) -> AbstractContextManager[object]:
+class _NoLock:
+    """The write lock of a database that takes concurrent writers (PostgreSQL): never held."""
+
+    def acquire(self, blocking: bool = True) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+    def __enter__(self) -> bool:
+        return True
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+_NO_LOCK = _NoLock()
+
+
+def write_lock_of(engine: Engine) -> threading.Lock | _NoLock:
     """SQLite has one writer: queue our own threads on a lock instead of SQLite's busy handler, which sleeps in
-    growing steps (up to 100 ms) and turned 16 concurrent webhooks into seconds of latency. Other databases: no-op."""
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    growing steps (up to 100 ms) and turned 16 concurrent webhooks into seconds of latency. Other databases: none."""
     if engine.dialect.name != "sqlite":
-        return nullcontext()
+        return _NO_LOCK
     return _SQLITE_WRITE_LOCKS.setdefault(str(engine.url), threading.Lock())
+
+
+def write_lock(session: Session) -> AbstractContextManager[object]:
+    """write_lock_of() the session's database."""
+    bind = session.get_bind()
+    return write_lock_of(bind if isinstance(bind, Engine) else bind.engine)
 
 
 def serialize(session: Session, key: str) -> None:

@@ -38,15 +38,18 @@ def clean_body(body: str) -> str:
     return "".join("\ufffd" if ch not in "\n\r\t" and unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in body)
 
 
+# Statements built once, bound per message: building one costs more than running it on a keyword SMS (#20).
+_STORED = sa.select(
+    col(InboundMessage.replies),
+    col(InboundMessage.language),
+    col(InboundMessage.keyword),
+    col(InboundMessage.contact_id),
+).where(col(InboundMessage.channel) == sa.bindparam("channel"), col(InboundMessage.message_sid) == sa.bindparam("sid"))
+_CONVERSATION = select(Conversation).where(col(Conversation.contact_id) == sa.bindparam("contact_id"))
+
+
 def _stored(session: Session, ctx: Context, message: Inbound) -> Handled | None:
-    row = session.execute(
-        sa.select(
-            col(InboundMessage.replies),
-            col(InboundMessage.language),
-            col(InboundMessage.keyword),
-            col(InboundMessage.contact_id),
-        ).where(col(InboundMessage.channel) == message.channel, col(InboundMessage.message_sid) == message.message_id)
-    ).first()
+    row = session.execute(_STORED, {"channel": message.channel, "sid": message.message_id}).first()
     if row is not None:
         replies, language, keyword, contact_id = row
         return Handled(list(replies), language, keyword, contact_id)
@@ -160,8 +163,13 @@ def _leave_no_trace(
 def choose_language(contact: Contact, match: Match) -> str:
     """The keyword's language; the remembered one when the spelling is shared by several languages or the words
     around it are in that language ("мен пособие алгым келет" keeps a Kyrgyz phone Kyrgyz)."""
-    if not match.languages or contact.language in match.languages or contact.language in match.context:
-        return contact.language
+    return choose_language_of(contact.language, match)
+
+
+def choose_language_of(language: str, match: Match) -> str:
+    """choose_language() for a phone known by its remembered language (hotline/fastpath.py reads no Contact)."""
+    if not match.languages or language in match.languages or language in match.context:
+        return language
     return match.languages[0]
 
 
@@ -192,13 +200,13 @@ def respond(
         # Stored, unless it is an anonymous complaint's text: that is never kept beside the phone.
         silent.private = match.keyword == "ANON" or ctx.matcher.match(match.rest).keyword == "ANON"
         return silent
-    conversation = session.exec(select(Conversation).where(Conversation.contact_id == contact.id)).first()
+    conversation = session.exec(_CONVERSATION, params={"contact_id": contact.id}).first()
     live = conversation if conversation is not None and conversation.expires_at > now else None
     in_complaint = live is not None and live.flow == complaint_flows.FLOW
     complaint_text = match.keyword in ("COMPLAINT", "ANON") or (in_complaint and not _leaves_complaint(ctx, match))
     # A quiz answer that names a choice ("кан кетүү" to "which sign is dangerous?") is an answer, not an emergency.
     quiz_answer = live is not None and live.flow == poll_flows.FLOW and poll_flows.names_a_choice(session, live, body)
-    if not complaint_text and not quiz_answer and _may_name_danger(match) and has_symptom(body):
+    if not complaint_text and not quiz_answer and may_name_danger(match) and has_symptom(body):
         # A danger sign comes first (a complaint's text is never taken for one); any dialogue waits.
         turn = Turn(session, ctx, contact, now, Answer(_switch_language(session, ctx, contact, match, now)), message)
         reminder_flows.danger(turn, body)
@@ -228,7 +236,7 @@ def respond(
         session.flush()
     language = _switch_language(session, ctx, contact, match, now)
     turn = Turn(session, ctx, contact, now, Answer(language, match.keyword), message)
-    on_keyword(turn, replace(match, rest=_meant_rest(ctx, match)))
+    on_keyword(turn, replace(match, rest=meant_rest(ctx, match)))
     return turn
 
 
@@ -270,7 +278,7 @@ def _switch_language(session: Session, ctx: Context, contact: Contact, match: Ma
     return language
 
 
-def _may_name_danger(match: Match) -> bool:
+def may_name_danger(match: Match) -> bool:
     """False for a keyword with nothing after it but a number ("ПОСОБИЕ 2"): most traffic skips the word search."""
     return match.keyword is None or not match.rest.replace(" ", "").isdigit() and bool(match.rest.strip())
 
@@ -302,7 +310,7 @@ def _starts_with_number(text: str) -> bool:
     return text.lstrip()[:1].isdigit()
 
 
-def _meant_rest(ctx: Context, match: Match) -> str:
+def meant_rest(ctx: Context, match: Match) -> str:
     """The words after a keyword that say something: none when only filler ("жалобу хочу написать"), and for
     BENEFITS only a programme number that follows it ("Пособие по уходу ... до 3 лет" is no programme 3)."""
     if ctx.matcher.only_filler(match.rest):

@@ -24,6 +24,7 @@ from hotline.context import build_context
 from hotline.db import POOL_SIZE, get_engine, migrate
 from hotline.editorial import routes as editorial_routes
 from hotline.engine import handle
+from hotline.fastpath import FastPath
 from hotline.headers import SecurityHeaders
 from hotline.logs import RequestContext
 from hotline.metrics import WebhookMetrics, registry_for
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=True)
+            await app.state.fast.aclose()
 
     # The API description only in development: in production it would map every route for an attacker. /docs and
     # /redoc stay off everywhere (Swagger UI needs an inline script and a CDN, which the CSP forbids).
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ctx = build_context(settings)
     app.state.engine = get_engine(settings.database_url)
     app.state.metrics = registry_for(app.state.engine, settings.channel_list)
+    app.state.fast = FastPath(app.state.ctx, app.state.engine)
     app.include_router(probes.router)
     probes.install_database_errors(app)  # a database outage is a 503 (Twilio's fallback answers), not a 500
     app.include_router(metrics_routes.router)
@@ -79,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Every channel hands its messages to the one conversation engine. Twilio's routes stay on for the voice line
     # and its signed callbacks; a channel's routes refuse requests while it is not in HOTLINE_CHANNELS.
-    app.include_router(twilio.routes(handle))
+    app.include_router(twilio.routes(handle, app.state.fast.answer))
     app.include_router(kannel.routes(handle))
     app.include_router(android.routes(handle))
     app.include_router(voice_routes.router)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from hotline.context import Context
@@ -18,6 +19,15 @@ log = logging.getLogger(__name__)
 # The conversation engine (hotline.engine.handle), given to each channel's routes by create_app: channels sit
 # below the domains and never import them.
 InboundHandler = Callable[[Session, Context, Inbound], Handled]
+# The hot path of the usual SMS (hotline.fastpath.FastPath.answer): its answer, or None for the InboundHandler.
+FastAnswer = Callable[[Inbound], Awaitable[Handled | None]]
+
+
+def handle_in_thread(engine: Engine, handle: InboundHandler, ctx: Context, inbound: Inbound) -> Handled:
+    """Run the engine in a session of its own, opened and closed in the worker thread that runs it: one thread hop
+    per message (a session dependency would add two)."""
+    with Session(engine) as session:
+        return handle(session, ctx, inbound)
 
 
 def apply_report(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from hotline.complaints import closing, service
+from hotline.context import Context
 from hotline.dialogue.place_question import MAX_CANDIDATES, listed, narrow
 from hotline.dialogue.place_question import places_in_answer as _places_in_answer
 from hotline.dialogue.state import parse_number, save_conversation
@@ -76,12 +79,12 @@ def _proceed(turn: Turn, draft: ComplaintDraft, conversation: Conversation | Non
     # Never the phone's remembered place for an anonymous complaint: it would tie the complaint to the family. A place
     # the complaint's own text names was the family's choice to say, so it is taken.
     remembered = None if draft.anonymous else service.place_of(turn.contact)
-    if remembered is not None and (not named or _fits(remembered, named)):
+    if remembered is not None and (not named or fits(remembered, named)):
         return _file(turn, draft, remembered, conversation)
     return _settle(turn, draft, named, conversation)
 
 
-def _fits(place: Place, named: list[Place]) -> bool:
+def fits(place: Place, named: list[Place]) -> bool:
     """A remembered place the text agrees with: it, or its district, is among the names (Баткенде: Dara fits)."""
     return any(candidate.code in (place.code, place.district_code) for candidate in named)
 
@@ -219,17 +222,38 @@ def _file(turn: Turn, draft: ComplaintDraft, place: Place | None, conversation: 
         save_conversation(turn, FLOW, "append", {"complaint_id": complaint.id}, conversation)
     elif conversation is not None:
         turn.session.delete(conversation)
-    due = turn.ctx.local_day(complaint.first_answer_due)
-    window = turn.ctx.settings.conversation_timeout_minutes
-    village_wanted = not draft.anonymous and _village_wanted(complaint)
-    return turn.say(
-        "complaints/ack",
+    ack = ack_context(
+        turn.ctx,
         reference=complaint.reference,
         pin=filed.pin,
-        due=due,
-        window_minutes=window,
-        village_wanted=village_wanted,
+        anonymous=draft.anonymous,
+        first_answer_due=complaint.first_answer_due,
+        municipality_code=complaint.municipality_code,
+        district_code=complaint.district_code,
     )
+    return turn.say("complaints/ack", **ack)
+
+
+def ack_context(
+    ctx: Context,
+    *,
+    reference: str,
+    pin: str | None,
+    anonymous: bool,
+    first_answer_due: datetime,
+    municipality_code: str | None,
+    district_code: str | None,
+) -> dict[str, Any]:
+    """What the acknowledgement of a filed complaint says (complaints/ack): its reference and PIN, the day of its first
+    answer, the window for further SMS, and whether its village's name is wanted (_village_wanted). Also the
+    webhook's fast path's (hotline/fastpath.py)."""
+    return {
+        "reference": reference,
+        "pin": pin,
+        "due": ctx.local_day(first_answer_due),
+        "window_minutes": ctx.settings.conversation_timeout_minutes,
+        "village_wanted": not anonymous and _village_wanted_at(municipality_code, district_code),
+    }
 
 
 def _messages_of(turn: Turn, draft: ComplaintDraft) -> list[InboundMessage]:
@@ -245,9 +269,11 @@ def _messages_of(turn: Turn, draft: ComplaintDraft) -> list[InboundMessage]:
 
 def _village_wanted(complaint: Complaint) -> bool:
     """Filed at a rayon that has villages: its name, sent within the window, routes the complaint there."""
-    return complaint.municipality_code is None and bool(
-        get_gazetteer().municipalities.get(complaint.district_code or "")
-    )
+    return _village_wanted_at(complaint.municipality_code, complaint.district_code)
+
+
+def _village_wanted_at(municipality_code: str | None, district_code: str | None) -> bool:
+    return municipality_code is None and bool(get_gazetteer().municipalities.get(district_code or ""))
 
 
 def _append(turn: Turn, conversation: Conversation, body: str) -> Answer:

@@ -14,7 +14,8 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from hotline.complaints.categories import Category, Rules, get_rules
-from hotline.complaints.reference import is_valid_reference, new_pin, new_reference, pin_hash
+from hotline.complaints.reference import is_valid_reference, new_pin, pin_hash
+from hotline.complaints.reference import new_reference as new_reference  # the fast path draws through this module
 from hotline.context import Context
 from hotline.dialogue import private
 from hotline.messaging.outbox import enqueue
@@ -114,6 +115,100 @@ class Recording:
     seconds: int
 
 
+@dataclass(frozen=True)
+class NewComplaint:
+    """What filing a complaint writes, worked out without the database (file_complaint, and the webhook's fast path in
+    hotline/fastpath.py): every column but the id and the reference (drawn at the insert, again if taken), the PIN of
+    an anonymous one (shown once, never stored), its category, the time its rows carry and the day it counts on."""
+
+    columns: dict[str, Any]
+    pin: str | None
+    category: Category
+    at: datetime  # an anonymous complaint's: the start of its day (private.coarse_time)
+    day: date  # the local day it was filed on: its rate counter's
+
+    def row(self, ctx: Context, reference: str) -> dict[str, Any]:
+        """The complaint's columns with a reference (and the PIN's hash, which depends on it)."""
+        hashed = pin_hash(ctx.settings.lookup_key, reference, self.pin) if self.pin else None
+        return {**self.columns, "reference": reference, "pin_hash": hashed}
+
+    def events(self) -> list[tuple[str, Actor, dict[str, Any]]]:
+        """Its first audit events (kind, actor, details), in order: created, and routed when it went above its
+        municipality."""
+        columns = self.columns
+        created: dict[str, Any] = {
+            "channel": columns["channel"],
+            "anonymous": columns["anonymous"],
+            "category": self.category.code,
+            "category_guessed": True,
+        }
+        events = [("created", Actor.FAMILY, created)]
+        if columns["routed_reason"]:
+            to = columns["jurisdiction"].value
+            events.append(("routed", Actor.SYSTEM, {"to": to, "reason": columns["routed_reason"]}))
+        return events
+
+
+def complaint_values(
+    ctx: Context,
+    *,
+    contact_id: int | None,
+    contact_language: str | None,
+    text: str,
+    anonymous: bool,
+    place: Place | None,
+    now: datetime,
+    rules: Rules | None = None,
+    language: str | None = None,
+    recording: Recording | None = None,
+    pin: str | None = None,
+) -> NewComplaint:
+    """A new complaint's values (see NewComplaint): its category guessed, routed, its deadlines, its place's codes, its
+    language (`language`, else the contact's, else the default) and channel. `contact_id` is None for an anonymous
+    one (never linked to a phone)."""
+    rules = rules or get_rules()
+    category = rules.guess(text)
+    jurisdiction, reason = route(rules, category, text, place)
+    pin = (pin or new_pin()) if anonymous else None
+    day = ctx.local_day(now)
+    if anonymous:
+        # Every time on an anonymous complaint is its day: an exact one would match the phone's other rows. Its
+        # deadlines count from the end of that day, so the coarser time never shortens them.
+        now = private.coarse_time(ctx, now)
+        deadline_base = now + timedelta(days=1)
+    else:
+        deadline_base = now
+    columns = {
+        "contact_id": None if anonymous else contact_id,
+        "anonymous": anonymous,
+        "language": language or contact_language or ctx.settings.default_language,
+        "text": text,
+        "category": category.code,
+        "category_guessed": True,
+        "oblast_code": place.oblast if place else ctx.settings.default_oblast,
+        "district_code": place.district_code if place else None,
+        "municipality_code": place.code if place and place.district else None,
+        "jurisdiction": jurisdiction,
+        "routed_reason": reason,
+        "status": ComplaintStatus.NEW,
+        "created_at": now,
+        "updated_at": now,
+        "first_answer_due": deadline_base + timedelta(days=category.first_answer_days),
+        "resolution_due": deadline_base + timedelta(days=category.resolution_days),
+        "assignee_id": None,
+        "first_answered_at": None,
+        "decided_at": None,
+        "escalated_first_answer": False,
+        "escalated_resolution": False,
+        "due_at": deadline_base + timedelta(days=category.first_answer_days),
+        "channel": "voice" if recording else "sms",
+        "recording_sid": recording.sid if recording else None,
+        "recording_url": recording.url if recording else None,
+        "recording_seconds": recording.seconds if recording else None,
+    }
+    return NewComplaint(columns, pin, category, now, day)
+
+
 def file_complaint(
     session: Session,
     ctx: Context,
@@ -134,45 +229,21 @@ def file_complaint(
     of an anonymous complaint (it derives it from the recording, so either of Twilio's two requests can say it)."""
     if contact is None and not anonymous:
         raise ValueError("a named complaint needs the complainant's contact")
-    rules = rules or get_rules()
-    category = rules.guess(text)
-    jurisdiction, reason = route(rules, category, text, place)
-    pin = (pin or new_pin()) if anonymous else None
-    language = language or (contact.language if contact else ctx.settings.default_language)
-    filed_at = now
-    if anonymous:
-        # Every time on an anonymous complaint is its day: an exact one would match the phone's other rows. Its
-        # deadlines count from the end of that day, so the coarser time never shortens them.
-        now = private.coarse_time(ctx, now)
-        deadline_base = now + timedelta(days=1)
-    else:
-        deadline_base = now
+    new = complaint_values(
+        ctx,
+        contact_id=contact.id if contact else None,
+        contact_language=contact.language if contact else None,
+        text=text,
+        anonymous=anonymous,
+        place=place,
+        now=now,
+        rules=rules,
+        language=language,
+        recording=recording,
+        pin=pin,
+    )
     for _ in range(10):
-        reference = new_reference()
-        complaint = Complaint(
-            reference=reference,
-            contact_id=None if anonymous or contact is None else contact.id,
-            anonymous=anonymous,
-            pin_hash=pin_hash(ctx.settings.lookup_key, reference, pin) if pin else None,
-            language=language,
-            text=text,
-            category=category.code,
-            category_guessed=True,
-            oblast_code=place.oblast if place else ctx.settings.default_oblast,
-            district_code=place.district_code if place else None,
-            municipality_code=place.code if place and place.district else None,
-            jurisdiction=jurisdiction,
-            routed_reason=reason,
-            created_at=now,
-            updated_at=now,
-            first_answer_due=deadline_base + timedelta(days=category.first_answer_days),
-            resolution_due=deadline_base + timedelta(days=category.resolution_days),
-            due_at=deadline_base + timedelta(days=category.first_answer_days),
-            channel="voice" if recording else "sms",
-            recording_sid=recording.sid if recording else None,
-            recording_url=recording.url if recording else None,
-            recording_seconds=recording.seconds if recording else None,
-        )
+        complaint = Complaint(**new.row(ctx, new_reference()))
         if _inserted(session, complaint):
             break
         if recording is not None and by_recording(session, recording.sid) is not None:
@@ -180,25 +251,14 @@ def file_complaint(
         # Otherwise the random reference was taken: draw again.
     else:
         raise RuntimeError("could not draw a free complaint reference")
-    record_event(
-        session,
-        complaint,
-        "created",
-        Actor.FAMILY,
-        now,
-        channel=complaint.channel,
-        anonymous=anonymous,
-        category=category.code,
-        category_guessed=True,
-    )
-    if reason:
-        record_event(session, complaint, "routed", Actor.SYSTEM, now, to=jurisdiction.value, reason=reason)
+    for kind, actor, details in new.events():
+        record_event(session, complaint, kind, actor, new.at, **details)
     if contact is not None and anonymous:
         # Its own bucket, keyed apart from the named one and with no row id: nothing lines it up with the phone.
-        private.bump(session, anonymous_rate_key(ctx, contact, ctx.local_day(filed_at)), ctx.local_day(filed_at))
+        private.bump(session, anonymous_rate_key(ctx, contact, new.day), new.day)
     elif contact is not None:
-        add_rate_event(session, "complaint", complaint_rate_key(ctx, contact), ctx.local_day(now))
-    return Filed(complaint, pin, category)
+        add_rate_event(session, "complaint", complaint_rate_key(ctx, contact), new.day)
+    return Filed(complaint, new.pin, new.category)
 
 
 def _inserted(session: Session, complaint: Complaint) -> bool:
@@ -346,14 +406,24 @@ def _look_up_by_pin(
 
 def complaint_rate_key(ctx: Context, contact: Contact) -> str:
     """The key a phone's complaints are counted under for the daily limit."""
+    return complaint_rate_key_of(ctx, contact.phone_hash)
+
+
+def complaint_rate_key_of(ctx: Context, phone_hash: str) -> str:
+    """complaint_rate_key() for a phone known by its hash (the fast path reads no Contact)."""
     # Not the phone hash: a dump must not show which phone filed (anonymous) complaints on a day.
-    return ctx.vault.private_key("complaint-rate", contact.phone_hash)
+    return ctx.vault.private_key("complaint-rate", phone_hash)
 
 
 def anonymous_rate_key(ctx: Context, contact: Contact, day: date) -> str:
     """The key a phone's anonymous complaints of a day are counted under: a new one each day, and never the named
     key, so the counters link neither to the phone's named complaints nor to its anonymous ones of other days."""
-    return private.counter_key(ctx, "complaints", contact.phone_hash, day.isoformat())
+    return anonymous_rate_key_of(ctx, contact.phone_hash, day)
+
+
+def anonymous_rate_key_of(ctx: Context, phone_hash: str, day: date) -> str:
+    """anonymous_rate_key() for a phone known by its hash."""
+    return private.counter_key(ctx, "complaints", phone_hash, day.isoformat())
 
 
 def complaints_today(session: Session, ctx: Context, contact: Contact, now: datetime) -> int:
@@ -370,7 +440,12 @@ def filed_today(ctx: Context, contact: Contact, now: datetime) -> ColumnElement[
 
 def place_of(contact: Contact, gazetteer: Gazetteer | None = None) -> Place | None:
     """The municipality remembered for a phone."""
-    return (gazetteer or get_gazetteer()).get(contact.municipality_code)
+    return place_of_code(contact.municipality_code, gazetteer)
+
+
+def place_of_code(code: str | None, gazetteer: Gazetteer | None = None) -> Place | None:
+    """place_of() for a phone known by its remembered code (the fast path reads no Contact)."""
+    return (gazetteer or get_gazetteer()).get(code)
 
 
 def by_reference(session: Session, reference: str) -> Complaint | None:
