@@ -216,7 +216,7 @@ def respond(
         polled = poll_for(session, ctx, contact, body, now, message, conversation)
     if polled is not None:  # a poll's word (a radio quiz), or an invited phone's answer (hotline/polls/flows.py)
         return polled
-    if live is not None and (match.keyword is None or _answers_question(ctx, live, body, match)):
+    if live is not None and (match.keyword is None or answers_question(ctx, live.flow, live.step, body, match)):
         turn = Turn(session, ctx, contact, now, Answer(contact.language), message)
         continue_conversation(turn, live, body)
         return turn
@@ -292,18 +292,16 @@ def _leaves_complaint(ctx: Context, match: Match) -> bool:
     return match.keyword == "STATUS" and any(ch.isdigit() for ch in match.rest)
 
 
-def _answers_question(ctx: Context, conversation: Conversation, body: str, match: Match) -> bool:
-    """True when a message with a keyword's word in it still answers the dialogue's question."""
-    if conversation.flow == complaint_flows.FLOW:
+def answers_question(ctx: Context, flow: str, step: str, body: str, match: Match) -> bool:
+    """True when a message with a keyword's word in it still answers the question of the dialogue (`flow`, `step`)."""
+    if flow == complaint_flows.FLOW:
         return not _leaves_complaint(ctx, match)
-    if conversation.flow == language.FLOW:
+    if flow == language.FLOW:
         return ctx.matcher.language(body) is not None
-    if conversation.flow == reminder_flows.FLOW and conversation.step in reminder_flows.DATE_STEPS:
+    if flow == reminder_flows.FLOW and step in reminder_flows.DATE_STEPS:
         # "родился в марте", "born 2 months ago" answer JOIN's date question; they are not BORN.
         return match.keyword == "BORN" or _starts_with_number(body)
-    return (conversation.flow in benefit_flows.FLOWS or conversation.flow == poll_flows.FLOW) and _starts_with_number(
-        body
-    )
+    return (flow in benefit_flows.FLOWS or flow == poll_flows.FLOW) and _starts_with_number(body)
 
 
 def _starts_with_number(text: str) -> bool:

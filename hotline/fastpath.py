@@ -38,19 +38,20 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 
 from hotline.benefits.service import ProgrammeVersion
+from hotline.complaints import closing, service
 from hotline.complaints import flows as complaint_flows
-from hotline.complaints import service
 from hotline.context import Context
-from hotline.db import POOL_SIZE, write_lock_of
+from hotline.db import write_lock_of
 from hotline.dialogue import loops
 from hotline.dialogue.inbound import Handled, Inbound
 from hotline.dialogue.private import coarse_time, turn_key
 from hotline.dialogue.state import parse_number
-from hotline.engine import choose_language_of, clean_body, may_name_danger, meant_rest
+from hotline.engine import answers_question, choose_language_of, clean_body, may_name_danger, meant_rest
 from hotline.keywords import Match, split_first_word
 from hotline.models import Complaint, UTCDateTime
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
 from hotline.places import get_gazetteer
+from hotline.polls import flows as poll_flows
 from hotline.polls.service import keyword_key
 from hotline.reminders.dates import has_symptom
 
@@ -60,13 +61,19 @@ log = logging.getLogger(__name__)
 # can hold and goes to the engine. COMPLAINT is answered here only when it files at once (_complaint).
 KEYWORDS = ("HELP", "BENEFITS", "CHECK", "LANG")
 COMPLAINT = "COMPLAINT"
+# Dialogues whose messages the engine always takes: a complaint's text (a keyword's word may be part of it), a poll
+# (a quiz answer may name a danger sign), a decision's rating.
+_ENGINE_DIALOGUES = (complaint_flows.FLOW, poll_flows.FLOW, closing.FLOW)
+# PostgreSQL connections of the fast path per web process, beside the engine's pool (hotline.db.POOL_SIZE): a
+# statement holds one for a fraction of a millisecond, so a few serve 16 concurrent requests (docs/DEPLOY.md).
+ASYNC_POOL_SIZE = 8
 # After a database error the engine's path (in a worker thread, with its 503) answers for this long.
 STAND_ASIDE_SECONDS = 2.0
 
 _READ = """
 SELECT c.id, c.language, c.last_channel,
   c.opted_out_at IS NOT NULL OR c.twilio_blocked_at IS NOT NULL AS silenced,
-  EXISTS (SELECT 1 FROM conversation v WHERE v.contact_id = c.id) AS in_dialogue,
+  v.flow AS in_dialogue,
   EXISTS (SELECT 1 FROM inboundmessage m WHERE m.channel = :channel AND m.message_sid = :sid) AS seen,
   EXISTS (SELECT 1 FROM private_turn t WHERE t.key = :turn_key) AS seen_private,
   EXISTS (SELECT 1 FROM poll p WHERE p.keyword_key = :poll_key AND p.status <> 'draft') AS poll_word,
@@ -82,8 +89,9 @@ SELECT c.id, c.language, c.last_channel,
   c.municipality_code,
   EXISTS (SELECT 1 FROM complaintdraft d WHERE d.contact_id = c.id) AS drafting,
   (SELECT count(*) FROM rateevent e WHERE e.kind = 'complaint' AND e.key = :rate_key AND e.day = :day)
-  + COALESCE((SELECT p.count FROM private_counter p WHERE p.key = :anonymous_key AND p.day = :day), 0) AS filed_today
-FROM contact c WHERE c.phone_hash = :hash
+  + COALESCE((SELECT p.count FROM private_counter p WHERE p.key = :anonymous_key AND p.day = :day), 0) AS filed_today,
+  v.step, v.expires_at
+FROM contact c LEFT JOIN conversation v ON v.contact_id = c.id WHERE c.phone_hash = :hash
 """
 # The day's complaints are counted as service.filed_today counts them (named and anonymous alike); the keys are given
 # only for a complaint (NULL matches nothing otherwise).
@@ -111,6 +119,7 @@ ON CONFLICT (contact_id) DO UPDATE SET flow = excluded.flow, step = excluded.ste
 # of the transport's id inserts nothing and changes nothing).
 _WRITE_POSTGRES = f"""WITH m AS ({_MESSAGE}),
 c AS ({_CONTACT} WHERE id = :contact_id AND :touch_contact AND EXISTS (SELECT 1 FROM m)),
+d AS (DELETE FROM conversation WHERE contact_id = :contact_id AND :end_dialogue AND EXISTS (SELECT 1 FROM m)),
 v AS ({
     _CONVERSATION.format(
         source="SELECT :contact_id, :flow, :step, :data, :expires_at, :received_at "
@@ -118,11 +127,12 @@ v AS ({
     )
 })
 SELECT id FROM m"""
-# SQLite: three statements in one transaction (it has no data-modifying CTE), under the write lock.
+# SQLite: up to three statements in one transaction (it has no data-modifying CTE), under the write lock.
 _WRITE_SQLITE = (
     _MESSAGE,
     f"{_CONTACT} WHERE id = :contact_id",
     _CONVERSATION.format(source="VALUES (:contact_id, :flow, :step, :data, :expires_at, :received_at)"),
+    "DELETE FROM conversation WHERE contact_id = :contact_id",
 )
 
 # A named complaint filed at once (service.file_complaint, flows._file), PostgreSQL: one statement. The SMS is inserted
@@ -188,6 +198,8 @@ class Driver:
         self.time = UTCDateTime().dialect_impl(dialect).bind_processor(dialect) or identity
         self.json = sa.JSON().dialect_impl(dialect).bind_processor(dialect) or identity
         self.day = sa.Date().dialect_impl(dialect).bind_processor(dialect) or identity
+        # A dialogue's expiry as read (SQLite returns text; UTCDateTime makes it an aware datetime on both).
+        self.read_time = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None) or identity
         aggregate = _AGGREGATES["postgresql" if self.postgres else "sqlite"]
         self.read = self.sql(_READ.format(aggregate=aggregate))
         self.write = (self.sql(_WRITE_POSTGRES),) if self.postgres else tuple(map(self.sql, _WRITE_SQLITE))
@@ -256,6 +268,7 @@ class Plan:
     contact_language: str | None = None
     contact_updated: datetime | None = None
     dialogue: tuple[str, str] | None = None
+    ended: bool = False  # the keyword ends the dialogue in progress (a new one replaces it, or it is deleted)
 
 
 @lru_cache(maxsize=65536)
@@ -288,6 +301,14 @@ class FastPath:
         self.failures = 0
 
     # -- the decision, in memory -------------------------------------------------------------------------------------
+
+    def ends_dialogue(self, flow: str, step: str, expires_at: datetime, body: str, match: Match, now: datetime) -> bool:
+        """respond()'s rule for a keyword sent while a dialogue waits: True when the keyword ends it (and is answered
+        here); False for a message the dialogue takes, an expired dialogue's notice, and the dialogues whose own
+        rules the engine keeps (a complaint's text, a poll's answer, a decision's rating)."""
+        if match.keyword is None or flow in _ENGINE_DIALOGUES:
+            return False
+        return expires_at <= now or not answers_question(self.ctx, flow, step, body, match)
 
     def plan(self, phone: Phone, match: Match, body: str, day: date, now: datetime) -> Plan | None:
         """respond()'s answer for a phone with nothing in progress, or None where it would do more than answer."""
@@ -477,15 +498,20 @@ class FastPath:
         row = await db.fetchone(driver.read, params)
         if row is None:
             return None  # a new phone: its contact is made (once, encrypted) by the engine
-        contact_id, language, last_channel, silenced, in_dialogue, seen, seen_private, polled, invited, raw = row[:10]
-        if silenced or in_dialogue or seen or seen_private or polled or (invited and match.keyword is None):
+        contact_id, language, last_channel, silenced, flow, seen, seen_private, polled, invited, raw = row[:10]
+        if silenced or seen or seen_private or polled or (invited and match.keyword is None):
+            return None
+        expires: datetime | None = driver.read_time(row[14])
+        if flow is not None and (expires is None or not self.ends_dialogue(flow, row[13], expires, body, match, now)):
             return None
         recent = [entry[2] for entry in sorted(json.loads(raw))] if raw else []
         if loops.loop_in([*recent, body], ctx.settings.loop_limit):
             return None  # the engine logs, counts and pauses a reply loop
-        municipality_code, drafting, filed_today = row[10:]
+        municipality_code, drafting, filed_today = row[10:13]
         phone = Phone(contact_id, language, last_channel, True, recent, municipality_code, drafting, int(filed_today))
         if text is not None:
+            if flow is not None:
+                return None  # a complaint while a dialogue waits: the engine keeps or ends it as respond() does
             intake = self.plan_complaint(phone, match, text, now)
             if intake is None:
                 return None
@@ -498,6 +524,7 @@ class FastPath:
             if planned is None:
                 return None
             plan = planned
+            plan.ended = flow is not None
             replies = [self.render(name, plan.language, context, day) for name, context in plan.texts]
             if not await self._write(db, inbound, body, now, contact_id, language, last_channel, plan, replies):
                 return None  # a concurrent repeat of this message was stored first: the engine returns its answer
@@ -540,6 +567,7 @@ class FastPath:
             "new_language": plan.contact_language or language,
             "updated_at": driver.time(plan.contact_updated) if plan.contact_updated else None,
             "start_dialogue": plan.dialogue is not None,
+            "end_dialogue": plan.ended and plan.dialogue is None,
             "flow": plan.dialogue[0] if plan.dialogue else "",
             "step": plan.dialogue[1] if plan.dialogue else "",
             "data": driver.json({}),
@@ -547,7 +575,7 @@ class FastPath:
         }
         if driver.postgres:  # autocommit: the one statement is its own transaction
             return await db.fetchone(driver.write[0], values) is not None
-        message, contact, dialogue = driver.write
+        message, contact, dialogue, ended = driver.write
         try:
             if await db.fetchone(message, values) is None:
                 await db.rollback()
@@ -556,6 +584,8 @@ class FastPath:
                 await db.fetchone(contact, values)
             if plan.dialogue is not None:
                 await db.fetchone(dialogue, values)
+            elif plan.ended:
+                await db.fetchone(ended, values)
             await db.commit()
         except BaseException:
             await db.rollback()
@@ -690,7 +720,7 @@ class FastPath:
             self._async_pool = AsyncConnectionPool(
                 url.render_as_string(hide_password=False),
                 min_size=1,
-                max_size=POOL_SIZE,
+                max_size=ASYNC_POOL_SIZE,
                 kwargs={"autocommit": True, "connect_timeout": 5},
                 timeout=self.pool_timeout,
                 open=False,

@@ -43,7 +43,7 @@ START = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)
 
 # (body, whether the fast path is expected to answer it), in order: each message's answer depends on what came
 # before (a dialogue started, a language switched).
-SCRIPT: list[tuple[str, bool]] = [
+SCRIPT: list[tuple[str, bool] | tuple[str, bool, int]] = [  # (body, fast?[, minutes after the one before])
     ("HELP", True),
     ("ПОМОЩЬ", True),  # switches the phone to Russian
     ("ЖӨЛӨКПУЛ 1", True),  # Kyrgyz, a programme by number
@@ -54,10 +54,19 @@ SCRIPT: list[tuple[str, bool]] = [
     ("балага сүйүнчү", True),  # a programme by what families call it: its choice dialogue
     ("2", False),  # answers it: the engine's
     ("ПОСОБИЕ", True),  # starts the choice dialogue
-    ("BENEFITS 2", False),  # a keyword inside a dialogue: the engine's
+    ("BENEFITS 2", True),  # a keyword that ends the dialogue
+    ("ПОСОБИЕ", True),
+    ("CHECK", True),  # ends the choice, starts CHECK's
+    ("3", False),  # CHECK's answer: the engine's
+    ("ТИЛ", True),  # leaves CHECK's dialogue, starts the language list
+    ("hello", False),  # the list's answer (not a language): the engine's
+    ("HELP", True),  # ends the language list
+    ("ПОСОБИЕ", True),
+    ("2 programme please", False),  # a number first answers the choice
     ("CHECK", True),
-    ("3", False),
-    ("HELP", False),  # leaves CHECK's dialogue
+    ("ПОМОЩЬ", True, 45),  # after CHECK's dialogue expired: the keyword is answered, the dialogue deleted
+    ("CHECK", True),
+    ("hello", False, 45),  # after it expired, no keyword: the engine's notice
     ("ТИЛ", True),
     ("1", False),
     ("LANG 2", True),
@@ -152,8 +161,8 @@ def test_the_fast_path_answers_and_stores_what_the_engine_would(
         _send(session, ctx, None, sender, "HELP", START, channel="kannel")
     at = START + timedelta(hours=2)
     answered_fast = []
-    for number, (body, _) in enumerate(SCRIPT):
-        at += timedelta(minutes=1)
+    for number, (body, _, *gap) in enumerate(SCRIPT):
+        at += timedelta(minutes=gap[0] if gap else 1)
         before = session.execute(sa.select(sa.func.count()).select_from(InboundMessage)).scalar_one()
         mine = _send(session, ctx, fast, FAST, body, at)
         session.expire_all()
@@ -164,8 +173,8 @@ def test_the_fast_path_answers_and_stores_what_the_engine_would(
         after = session.execute(sa.select(sa.func.count()).select_from(InboundMessage)).scalar_one()
         assert after - before == 2, body  # each message stored once on each path
         answered_fast.append(fast.answered)
-    assert [body for body, expected in SCRIPT if expected] == [
-        body for (body, _), was in zip(SCRIPT, _deltas(answered_fast), strict=True) if was
+    assert [step[0] for step in SCRIPT if step[1]] == [
+        step[0] for step, was in zip(SCRIPT, _deltas(answered_fast), strict=True) if was
     ]
 
 
