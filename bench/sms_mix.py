@@ -25,8 +25,11 @@ Mix = list[tuple[str, str]]  # (sender, body)
 
 
 def keyword_mix(count: int, phones: list[str] = PHONES) -> Mix:
-    """(b): real keywords from `phones` in turn (each phone always sends the same keyword, as in every run)."""
-    return [(phones[i % len(phones)], KEYWORDS[i % len(KEYWORDS)]) for i in range(count)]
+    """(b): real keywords from `phones` in turn, phone p's k-th message keyword (p + k) mod 10: never the same text
+    twice in a row (more than 3 alike is a reply loop, not answered), and as a family goes on (ПОСОБИЕ, then a
+    programme; ТИЛ, then a word that is no language)."""
+    n = len(phones)
+    return [(phones[i % n], KEYWORDS[(i % n + i // n) % len(KEYWORDS)]) for i in range(count)]
 
 
 def complaint_mix(count: int, phones: list[str] = PHONES) -> Mix:

@@ -203,7 +203,7 @@ def respond(
     conversation = session.exec(_CONVERSATION, params={"contact_id": contact.id}).first()
     live = conversation if conversation is not None and conversation.expires_at > now else None
     in_complaint = live is not None and live.flow == complaint_flows.FLOW
-    complaint_text = match.keyword in ("COMPLAINT", "ANON") or (in_complaint and not _leaves_complaint(ctx, match))
+    complaint_text = match.keyword in ("COMPLAINT", "ANON") or (in_complaint and not leaves_complaint(ctx, match))
     # A quiz answer that names a choice ("кан кетүү" to "which sign is dangerous?") is an answer, not an emergency.
     quiz_answer = live is not None and live.flow == poll_flows.FLOW and poll_flows.names_a_choice(session, live, body)
     if not complaint_text and not quiz_answer and may_name_danger(match) and has_symptom(body):
@@ -283,7 +283,7 @@ def may_name_danger(match: Match) -> bool:
     return match.keyword is None or not match.rest.replace(" ", "").isdigit() and bool(match.rest.strip())
 
 
-def _leaves_complaint(ctx: Context, match: Match) -> bool:
+def leaves_complaint(ctx: Context, match: Match) -> bool:
     """A keyword alone (or with filler), STOP/START/COMPLAINT, or STATUS with a reference, leaves a complaint."""
     if match.keyword is None:
         return False
@@ -295,7 +295,7 @@ def _leaves_complaint(ctx: Context, match: Match) -> bool:
 def answers_question(ctx: Context, flow: str, step: str, body: str, match: Match) -> bool:
     """True when a message with a keyword's word in it still answers the question of the dialogue (`flow`, `step`)."""
     if flow == complaint_flows.FLOW:
-        return not _leaves_complaint(ctx, match)
+        return not leaves_complaint(ctx, match)
     if flow == language.FLOW:
         return ctx.matcher.language(body) is not None
     if flow == reminder_flows.FLOW and step in reminder_flows.DATE_STEPS:

@@ -30,6 +30,8 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import sqlalchemy as sa
 from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
@@ -42,11 +44,18 @@ from hotline.complaints import closing, service
 from hotline.complaints import flows as complaint_flows
 from hotline.context import Context
 from hotline.db import write_lock_of
-from hotline.dialogue import loops
+from hotline.dialogue import language, loops
 from hotline.dialogue.inbound import Handled, Inbound
 from hotline.dialogue.private import coarse_time, turn_key
 from hotline.dialogue.state import parse_number
-from hotline.engine import answers_question, choose_language_of, clean_body, may_name_danger, meant_rest
+from hotline.engine import (
+    answers_question,
+    choose_language_of,
+    clean_body,
+    leaves_complaint,
+    may_name_danger,
+    meant_rest,
+)
 from hotline.keywords import Match, split_first_word
 from hotline.models import Complaint, UTCDateTime
 from hotline.phones import InvalidPhone, log_phone, normalise_phone
@@ -306,9 +315,29 @@ class FastPath:
         """respond()'s rule for a keyword sent while a dialogue waits: True when the keyword ends it (and is answered
         here); False for a message the dialogue takes, an expired dialogue's notice, and the dialogues whose own
         rules the engine keeps (a complaint's text, a poll's answer, a decision's rating)."""
-        if match.keyword is None or flow in _ENGINE_DIALOGUES:
+        if match.keyword is None:
+            return False
+        if flow == complaint_flows.FLOW and step == complaint_flows.APPEND:
+            # The window after a filed complaint: a keyword alone (or COMPLAINT, STOP, ...) leaves it; with more words
+            # it is more of the complaint's text, which the engine appends.
+            return expires_at <= now or leaves_complaint(self.ctx, match)
+        if flow in _ENGINE_DIALOGUES:
             return False
         return expires_at <= now or not answers_question(self.ctx, flow, step, body, match)
+
+    def answers_language_list(self, flow: str, expires_at: datetime, body: str, match: Match, now: datetime) -> bool:
+        """respond()'s rule: a message the language list's dialogue takes (it is live, and the message has no keyword
+        or names a language)."""
+        if flow != language.FLOW or expires_at <= now:
+            return False
+        return match.keyword is None or answers_question(self.ctx, flow, "choose", body, match)
+
+    def plan_language(self, phone: Phone, body: str, now: datetime) -> Plan:
+        """language.continue_lang: the language named is set, or the list is sent again and waits once more."""
+        chosen = self.ctx.matcher.language(body)
+        if chosen is None:
+            return Plan(phone.language, None, [("lang/list", ())], dialogue=(language.FLOW, "choose"))
+        return Plan(chosen, None, [("lang/set", ())], contact_language=chosen, contact_updated=now)
 
     def plan(self, phone: Phone, match: Match, body: str, day: date, now: datetime) -> Plan | None:
         """respond()'s answer for a phone with nothing in progress, or None where it would do more than answer."""
@@ -460,12 +489,18 @@ class FastPath:
                 async with (await self._pool()).connection(timeout=self.pool_timeout) as conn:
                     return await self._answer(_Async(conn), inbound, body, match, phone, text)
             lock = write_lock_of(self.engine)
-            if not lock.acquire(blocking=False):
-                return None  # SQLite's one writer is busy in a thread: the engine's path queues for it there
+            held = lock.acquire(blocking=False)
             try:
+                if not held:
+                    # SQLite's one writer is busy (an engine's turn in a worker thread): wait for it in a thread,
+                    # never on the loop; shielded, so a request cancelled meanwhile still releases what it got.
+                    # Handing the SMS to the engine instead made every wait a slow turn holding the lock.
+                    with anyio.CancelScope(shield=True):
+                        held = await anyio.to_thread.run_sync(lock.acquire)
                 return await self._answer(_Sync(self._db()), inbound, body, match, phone, text)
             finally:
-                lock.release()
+                if held:
+                    lock.release()
         except self.errors as exc:
             self.failures += 1
             self._drop_connection(broken=True)
@@ -502,7 +537,16 @@ class FastPath:
         if silenced or seen or seen_private or polled or (invited and match.keyword is None):
             return None
         expires: datetime | None = driver.read_time(row[14])
-        if flow is not None and (expires is None or not self.ends_dialogue(flow, row[13], expires, body, match, now)):
+        answering = False  # an answer to the language list (the one dialogue whose answers are answered here)
+        if (
+            flow is not None
+            and expires is not None
+            and not self.ends_dialogue(flow, row[13], expires, body, match, now)
+        ):
+            answering = text is None and self.answers_language_list(flow, expires, body, match, now)
+            if not answering:
+                return None
+        elif flow is not None and expires is None:
             return None
         recent = [entry[2] for entry in sorted(json.loads(raw))] if raw else []
         if loops.loop_in([*recent, body], ctx.settings.loop_limit):
@@ -510,7 +554,7 @@ class FastPath:
         municipality_code, drafting, filed_today = row[10:13]
         phone = Phone(contact_id, language, last_channel, True, recent, municipality_code, drafting, int(filed_today))
         if text is not None:
-            if flow is not None:
+            if flow is not None and not (flow == complaint_flows.FLOW and row[13] == complaint_flows.APPEND):
                 return None  # a complaint while a dialogue waits: the engine keeps or ends it as respond() does
             intake = self.plan_complaint(phone, match, text, now)
             if intake is None:
@@ -520,7 +564,7 @@ class FastPath:
             if replies is None:
                 return None  # a repeat of this message was stored first, or no reference was free: the engine's
         else:
-            planned = self.plan(phone, match, body, day, now)
+            planned = self.plan_language(phone, body, now) if answering else self.plan(phone, match, body, day, now)
             if planned is None:
                 return None
             plan = planned

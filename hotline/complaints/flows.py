@@ -19,6 +19,8 @@ from hotline.models import Complaint, ComplaintAnswer, ComplaintDraft, Complaint
 from hotline.places import Place, get_gazetteer
 
 FLOW = "complaint"
+# The step after a filed complaint: for a while, more SMS add to its text (hotline/fastpath.py files a new one).
+APPEND = "append"
 
 
 def has_words(text: str) -> bool:
@@ -136,7 +138,7 @@ def continue_complaint(turn: Turn, conversation: Conversation, body: str) -> Ans
             contact_id=turn.contact.id or 0, text=body.strip(), anonymous=bool(conversation.data.get("anonymous"))
         )
         return _proceed(turn, started, conversation)
-    if conversation.step == "append":
+    if conversation.step == APPEND:
         return _append(turn, conversation, body)
     draft = draft_of(turn)
     if draft is None:  # filed or discarded meanwhile
@@ -219,7 +221,7 @@ def _file(turn: Turn, draft: ComplaintDraft, place: Place | None, conversation: 
         # Remember the place (so the next complaint is one SMS) and keep a window for further SMS.
         turn.contact.municipality_code = place.code
         turn.session.add(turn.contact)
-        save_conversation(turn, FLOW, "append", {"complaint_id": complaint.id}, conversation)
+        save_conversation(turn, FLOW, APPEND, {"complaint_id": complaint.id}, conversation)
     elif conversation is not None:
         turn.session.delete(conversation)
     ack = ack_context(
@@ -283,7 +285,7 @@ def _append(turn: Turn, conversation: Conversation, body: str) -> Answer:
     if complaint is None:
         turn.session.delete(conversation)
         return turn.say("menu")
-    save_conversation(turn, FLOW, "append", conversation.data, conversation)
+    save_conversation(turn, FLOW, APPEND, conversation.data, conversation)
     if turn.ctx.matcher.thanks(body):
         return turn.say("complaints/thanks", reference=complaint.reference)
     if not has_words(body) or body.strip().rstrip(".").isdigit():
