@@ -72,6 +72,8 @@ SCRIPT: list[tuple[str, bool] | tuple[str, bool, int]] = [  # (body, fast?[, min
     ("1", True),  # the list's answer: Kyrgyz
     ("LANG", True),
     ("русский", True),
+    ("JOIN", False),  # enrolment: the engine's
+    ("HELP", True),  # a keyword alone ends its dialogue
     ("LANG 2", True),
     ("ЖАРДАМ балам талма кармап жатат", False),  # a danger sign: the engine's
     ("ЖАЛОБА пособие не платят", False),  # a complaint: the engine's
