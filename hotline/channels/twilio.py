@@ -20,7 +20,7 @@ from twilio.rest import Client
 
 from hotline.channels.base import FastAnswer, InboundHandler, apply_report, handle_in_thread
 from hotline.config import Settings
-from hotline.context import ContextDep
+from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
 from hotline.dialogue.inbound import Inbound
 from hotline.messaging.optout import twilio_action
@@ -158,8 +158,9 @@ def routes(handle: InboundHandler, fast: FastAnswer | None = None) -> APIRouter:
     router = APIRouter()
 
     @router.post("/twilio/sms")
-    async def inbound_sms(request: Request, ctx: ContextDep) -> Response:
+    async def inbound_sms(request: Request) -> Response:
         """Receive one SMS from Twilio and answer it: the usual SMS on the fast path, the rest by the engine."""
+        ctx: Context = request.app.state.ctx  # the context without a dependency to solve on the hot path
         form = await read_twilio_form(request, ctx.settings)
         inbound = inbound_from_form(form)
         handled = await fast(inbound) if fast is not None else None
