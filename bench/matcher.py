@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from hotline import keywords
-from hotline.engine import _may_name_danger as may_name_danger
+from hotline.engine import may_name_danger as may_name_danger
 from hotline.keywords import KeywordMatcher
 from hotline.reminders.dates import has_symptom
 
