@@ -83,8 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Every channel hands its messages to the one conversation engine. Twilio's routes stay on for the voice line
     # and its signed callbacks; a channel's routes refuse requests while it is not in HOTLINE_CHANNELS.
     app.include_router(twilio.routes(handle, app.state.fast.answer))
-    app.include_router(kannel.routes(handle))
-    app.include_router(android.routes(handle))
+    app.include_router(kannel.routes(handle, app.state.fast.answer))
+    app.include_router(android.routes(handle, app.state.fast.answer))
     app.include_router(voice_routes.router)
     if settings.simulator_enabled:
         app.include_router(simulator.router)

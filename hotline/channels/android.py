@@ -22,12 +22,11 @@ from android_sms_gateway import APIClient, Message, TextMessage
 from android_sms_gateway.errors import APIError
 from android_sms_gateway.http import HttpxHttpClient
 from fastapi import APIRouter, HTTPException, Request, Response
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from hotline.channels.base import InboundHandler, apply_report, queue_replies
+from hotline.channels.base import FastAnswer, InboundHandler, answer, apply_report, queue_in_thread
 from hotline.config import Settings
-from hotline.context import Context, ContextDep
+from hotline.context import ContextDep
 from hotline.db import SessionDep
 from hotline.dialogue.inbound import Inbound
 from hotline.messaging.sender import LookupFailed, Outgoing, SendResult
@@ -138,12 +137,7 @@ def _event_name(event: str) -> str:
     return "".join(ch for ch in event[:32] if ch.isascii() and (ch.isalnum() or ch in ":-_")) or "?"
 
 
-def receive(handle: InboundHandler, session: Session, ctx: Context, inbound: Inbound) -> None:
-    """Hand one SMS to the engine and queue every text of its answer (once: a repeated message id queues nothing)."""
-    queue_replies(session, ctx, inbound, handle(session, ctx, inbound))
-
-
-def routes(handle: InboundHandler) -> APIRouter:
+def routes(handle: InboundHandler, fast: FastAnswer | None = None) -> APIRouter:
     """POST /android/webhook: the app's signed webhooks (an SMS a family sent, reports on ours)."""
     router = APIRouter()
 
@@ -157,7 +151,10 @@ def routes(handle: InboundHandler) -> APIRouter:
         event, payload = parse_event(body)
         if event == RECEIVED:
             inbound = inbound_from_payload(payload, ctx.settings, utcnow())
-            await run_in_threadpool(receive, handle, session, ctx, inbound)
+            # The answer (fast path or engine), then every text of it queued: once, a repeated id queues nothing.
+            engine = request.app.state.engine
+            handled = await answer(engine, handle, fast, ctx, inbound)
+            await run_in_threadpool(queue_in_thread, engine, ctx, inbound, handled)
             return Response(status_code=204)
         status = STATUSES.get(event)
         if status is None:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from hotline.context import Context
 from hotline.dialogue import private
@@ -28,6 +29,21 @@ def handle_in_thread(engine: Engine, handle: InboundHandler, ctx: Context, inbou
     per message (a session dependency would add two)."""
     with Session(engine) as session:
         return handle(session, ctx, inbound)
+
+
+async def answer(
+    engine: Engine, handle: InboundHandler, fast: FastAnswer | None, ctx: Context, inbound: Inbound
+) -> Handled:
+    """Every channel's way to the answer: the fast path on the event loop for the usual SMS, else the engine in one
+    worker thread (hotline/fastpath.py; both decide alike, whatever the transport)."""
+    handled = await fast(inbound) if fast is not None else None
+    return handled if handled is not None else await run_in_threadpool(handle_in_thread, engine, handle, ctx, inbound)
+
+
+def queue_in_thread(engine: Engine, ctx: Context, inbound: Inbound, handled: Handled, first: int = 1) -> None:
+    """queue_replies in a session of its own, for routes that hold none."""
+    with Session(engine) as session:
+        queue_replies(session, ctx, inbound, handled, first)
 
 
 def apply_report(

@@ -16,7 +16,7 @@ import httpx
 from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from hotline.channels.base import InboundHandler, apply_report, queue_replies
+from hotline.channels.base import FastAnswer, InboundHandler, answer, apply_report, queue_in_thread
 from hotline.config import Settings
 from hotline.context import ContextDep
 from hotline.db import SessionDep
@@ -153,22 +153,23 @@ def reply_response(text: str) -> Response:
     return Response(text, media_type="text/plain; charset=utf-8", headers=headers)
 
 
-def routes(handle: InboundHandler) -> APIRouter:
+def routes(handle: InboundHandler, fast: FastAnswer | None = None) -> APIRouter:
     """GET /kannel/sms (Kannel's sms-service: the first reply in the response body, the rest by the outbox) and
     GET /kannel/dlr (delivery reports for what we sent through sendsms)."""
     router = APIRouter()
 
     @router.get("/kannel/sms")
-    async def inbound_sms(request: Request, session: SessionDep, ctx: ContextDep) -> Response:
+    async def inbound_sms(request: Request, ctx: ContextDep) -> Response:
         """Receive one SMS from Kannel and answer it in the response, which Kannel sends to the phone."""
         check_source(request, ctx.settings)
         if NAME not in ctx.settings.channel_list:
             raise HTTPException(404, "The Kannel channel is not in HOTLINE_CHANNELS")
         inbound = inbound_from_query(request.url.query, utcnow())
-        handled = await run_in_threadpool(handle, session, ctx, inbound)
+        engine = request.app.state.engine
+        handled = await answer(engine, handle, fast, ctx, inbound)
         if len(handled.replies) > 1:
             # A turn with several texts: the first goes back in the response, the others through the outbox.
-            await run_in_threadpool(queue_replies, session, ctx, inbound, handled, 2)
+            await run_in_threadpool(queue_in_thread, engine, ctx, inbound, handled, 2)
         return reply_response(handled.replies[0] if handled.replies else "")
 
     @router.get(DLR_PATH)

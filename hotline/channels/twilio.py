@@ -18,7 +18,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
-from hotline.channels.base import FastAnswer, InboundHandler, apply_report, handle_in_thread
+from hotline.channels.base import FastAnswer, InboundHandler, answer, apply_report
 from hotline.config import Settings
 from hotline.context import Context, ContextDep
 from hotline.db import SessionDep
@@ -162,10 +162,7 @@ def routes(handle: InboundHandler, fast: FastAnswer | None = None) -> APIRouter:
         """Receive one SMS from Twilio and answer it: the usual SMS on the fast path, the rest by the engine."""
         ctx: Context = request.app.state.ctx  # the context without a dependency to solve on the hot path
         form = await read_twilio_form(request, ctx.settings)
-        inbound = inbound_from_form(form)
-        handled = await fast(inbound) if fast is not None else None
-        if handled is None:
-            handled = await run_in_threadpool(handle_in_thread, request.app.state.engine, handle, ctx, inbound)
+        handled = await answer(request.app.state.engine, handle, fast, ctx, inbound_from_form(form))
         return twiml(handled.replies)
 
     @router.post(STATUS_PATH, status_code=204)

@@ -517,3 +517,18 @@ def test_an_anonymous_complaints_answers_leave_nothing_in_the_outbox_that_names_
         if message.purpose == Purpose.PRIVATE_REPLY:  # sent: its text and number are gone
             assert (message.status, message.body, message.recipient_encrypted) == ("sent", "", "")
         assert complaint.reference not in message.body
+
+
+def test_a_known_phones_keyword_is_answered_on_the_fast_path_and_queued(
+    app: TestClient, phone: FakeAndroid, session: Session
+) -> None:
+    """The gateway phone's SMS take the same fast path as Twilio's (hotline/fastpath.py); the answer is then queued
+    for the phone as every Android answer is, once."""
+    text_in(app, phone, HELP_KY)
+    fast = app.app.state.fast  # type: ignore[attr-defined]
+    assert fast.answered == 0  # a new phone: the engine's
+    call = text_in(app, phone, HELP_KY)
+    assert fast.answered == 1
+    assert post(app, call.retry()).status_code == 204  # the app's retry: the engine repeats, nothing more queued
+    replies = outbox(session)
+    assert len(replies) == 2 and replies[0].body == replies[1].body

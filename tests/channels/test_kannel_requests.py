@@ -202,3 +202,16 @@ def test_logs_hold_neither_the_secret_nor_the_number_nor_the_text(
     # Our sendsms requests carry Kannel's password, the number and the text in their URL, and httpx logs each URL
     # at INFO: production logging keeps httpx at warnings.
     assert logging_config(as_json=True)["loggers"]["httpx"]["level"] == "WARNING"
+
+
+def test_a_known_phones_keyword_is_answered_on_the_fast_path(
+    kannel: TestClient, kannel_settings: Settings, session: Session
+) -> None:
+    """Kannel, the production channel, takes the same fast path as Twilio (hotline/fastpath.py): a phone's first SMS
+    makes its contact through the engine, the next keyword is one read and one write, answered alike."""
+    first = kannel.get("/kannel/sms?" + sms_query(kannel_settings, "ЖАРДАМ".encode()))
+    fast = kannel.app.state.fast  # type: ignore[attr-defined]
+    assert fast.answered == 0  # a new phone: the engine's
+    again = kannel.get("/kannel/sms?" + sms_query(kannel_settings, "ЖАРДАМ".encode()))
+    assert fast.answered == 1 and again.text == first.text
+    assert stored(session) == (2, 0)
