@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import Enum
-from functools import lru_cache
 from typing import Any
 
 import anyio
@@ -260,8 +259,6 @@ class Phone:
     contact_id: int
     language: str
     last_channel: str | None
-    usual: bool  # nothing only the engine handles: no dialogue, opt-out, repeat, poll, or earlier messages in a loop
-    recent: list[str]
     municipality_code: str | None = None  # remembered (a complaint files there at once)
     drafting: bool = False  # a complaint's draft waits for an answer
     filed_today: int = 0  # complaints filed today, named and anonymous (the daily limit's count)
@@ -280,10 +277,8 @@ class Plan:
     ended: bool = False  # the keyword ends the dialogue in progress (a new one replaces it, or it is deleted)
 
 
-@lru_cache(maxsize=65536)
 def _phone_of(sender: str) -> str | None:
-    # Parsing a number is the costliest step of a keyword SMS after the database (phonenumbers); a phone writes
-    # again and again, so its E.164 form is kept (the hash is not: the key may rotate with a new Vault).
+    # normalise_phone keeps each number's E.164 form (hotline/phones.py); a sender that is none is the engine's.
     try:
         return normalise_phone(sender)
     except InvalidPhone:
@@ -552,7 +547,7 @@ class FastPath:
         if loops.loop_in([*recent, body], ctx.settings.loop_limit):
             return None  # the engine logs, counts and pauses a reply loop
         municipality_code, drafting, filed_today = row[10:13]
-        phone = Phone(contact_id, language, last_channel, True, recent, municipality_code, drafting, int(filed_today))
+        phone = Phone(contact_id, language, last_channel, municipality_code, drafting, int(filed_today))
         if text is not None:
             if flow is not None and not (flow == complaint_flows.FLOW and row[13] == complaint_flows.APPEND):
                 return None  # a complaint while a dialogue waits: the engine keeps or ends it as respond() does
