@@ -185,7 +185,9 @@ def routes(handle: InboundHandler, fast: FastAnswer | None = None) -> APIRouter:
             log.warning("kannel report for %s with unknown type %s ignored", outbox_id, kind)
         else:
             error = "rejected" if status == OutboundStatus.FAILED else None
-            await run_in_threadpool(apply_report, session, NAME, str(outbox_id), status, error)
+            # Found by our own id (the URL carries it), as Twilio's callbacks are: the operator may report delivery
+            # before the dispatcher has recorded the send.
+            await run_in_threadpool(apply_report, session, NAME, str(outbox_id), status, error, outbox_id)
         # 200, not 204: Kannel takes anything but 200/202 as a failure and sends the report again.
         return Response("", media_type="text/plain")
 

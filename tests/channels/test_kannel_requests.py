@@ -19,7 +19,16 @@ from hotline.config import Settings
 from hotline.context import Context, build_context
 from hotline.logs import logging_config
 from hotline.main import create_app
-from hotline.models import Complaint, DeliveryReport, InboundMessage, OutboundMessage, OutboundStatus
+from hotline.messaging.outbox import enqueue
+from hotline.models import (
+    Complaint,
+    Contact,
+    DeliveryReport,
+    InboundMessage,
+    OutboundMessage,
+    OutboundStatus,
+    Purpose,
+)
 
 PHONE = "+996555123456"
 SHORT_NUMBER = "1212"
@@ -215,3 +224,23 @@ def test_a_known_phones_keyword_is_answered_on_the_fast_path(
     again = kannel.get("/kannel/sms?" + sms_query(kannel_settings, "ЖАРДАМ".encode()))
     assert fast.answered == 1 and again.text == first.text
     assert stored(session) == (2, 0)
+
+
+def test_a_report_that_beats_the_recorded_send_finds_its_message_by_our_id(
+    kannel: TestClient, kannel_settings: Settings, session: Session
+) -> None:
+    """Kannel's operator (fakesmsc here) can report delivery before the dispatcher has recorded the send: the report
+    names our outbox id, so it moves the message at once instead of waiting as an unknown report for a job."""
+    kannel.get("/kannel/sms?" + sms_query(kannel_settings, b"HELP"))
+    contact = session.exec(select(Contact)).one()
+    message = enqueue(
+        session, build_context(kannel_settings), contact=contact, text="Жооп", purpose=Purpose.REPLY, key="race"
+    )
+    message.transport, message.status = "kannel", OutboundStatus.SENDING  # claimed, handed to Kannel, not recorded
+    session.add(message)
+    session.commit()
+    secret = quote(kannel_settings.kannel_secret)
+    assert kannel.get(f"/kannel/dlr?secret={secret}&id={message.id}&type=1").status_code == 200
+    session.expire_all()
+    assert session.get(OutboundMessage, message.id).status == OutboundStatus.DELIVERED  # type: ignore[union-attr]
+    assert session.exec(select(DeliveryReport)).first() is None
