@@ -128,6 +128,15 @@ def write_lock(session: Session) -> AbstractContextManager[object]:
     return write_lock_of(bind if isinstance(bind, Engine) else bind.engine)
 
 
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer, so that what it reads next is not changed by another writer
+    before it writes. SQLite: BEGIN IMMEDIATE takes the database's write lock now (pysqlite would begin only at the
+    first write, after the reads, and the write would then overwrite a change made in between, by any process).
+    PostgreSQL: nothing; the reads lock their rows (FOR UPDATE)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def serialize(session: Session, key: str) -> None:
     """Hold a lock on `key` until the transaction ends, so requests about the same thing (one phone's messages, a
     transport's repeat of one) run one after the other. PostgreSQL: a transaction-level advisory lock; SQLite

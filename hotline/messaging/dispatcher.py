@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from hotline.config import Settings
 from hotline.context import Context
+from hotline.db import begin_write, write_lock_of
 from hotline.messaging.optout import TWILIO
 from hotline.messaging.outbox import (
     QUIET_HOURS_EXEMPT,
@@ -230,7 +231,10 @@ class _Recorder:
         """Write one job's result (the sending threads take turns: one writer at a time, as SQLite wants)."""
         assert job.result is not None
         done = utcnow() if self.now is None else self.now
-        with self.lock, Session(self.engine) as session:
+        # A delivery report may come while this is written (Kannel's within milliseconds): the message is read
+        # and written in one writer's transaction, so the report's "delivered" is seen, never overwritten.
+        with self.lock, write_lock_of(self.engine), Session(self.engine) as session:
+            begin_write(session)
             message = session.exec(
                 select(OutboundMessage).where(OutboundMessage.id == job.message.id).with_for_update()
             ).one()

@@ -3,12 +3,14 @@ of order: each finds its message at once (our outbox id is in the signed callbac
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -189,3 +191,32 @@ def test_21610_in_a_status_callback_opts_the_phone_out(
         contact = db.exec(select(Contact)).one()
         assert contact.opted_out_at is not None and contact.twilio_blocked_at is not None
     assert state(engine, first)[:1] == ("failed",) and state(engine, waiting)[0] == "cancelled"
+
+
+def test_a_report_that_comes_while_the_send_is_being_recorded_is_not_overwritten(
+    engine: Engine, session: Session, twilio_ctx: Context, fake: FakeTwilio
+) -> None:
+    """The report lands between the recorder's read of the message and its write (Kannel and the Android gateway
+    report within milliseconds): the recorder must not write "sent" over "delivered"."""
+    (message,) = queue(session, twilio_ctx, ["hi"])
+    created: list[dict[str, Any]] = []
+    fake.on_create = created.append
+    raced: list[threading.Thread] = []
+
+    def report_meanwhile(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        # The recorder's read of the message, once the provider has accepted it: a report comes now, from
+        # another thread, and is given a moment to land before the recorder goes on to write.
+        if created and not raced and statement.lstrip().startswith("SELECT") and "FROM outboundmessage" in statement:
+            thread = threading.Thread(target=fake.report, args=(created[0], "delivered"))
+            raced.append(thread)
+            thread.start()
+            thread.join(timeout=1.0)
+
+    event.listen(engine, "after_cursor_execute", report_meanwhile)
+    try:
+        report = dispatch(engine, twilio_ctx)
+    finally:
+        event.remove(engine, "after_cursor_execute", report_meanwhile)
+    raced[0].join(timeout=15)
+    assert report.sent == 1 and raced and not raced[0].is_alive()
+    assert state(engine, message) == ("delivered", created[0]["sid"], None) and kept(engine) == 0
