@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Route, expect, sync_playwright
 from sqlmodel import Session, select
 
 from hotline.config import Settings
@@ -96,4 +96,42 @@ def test_messages_that_came_while_the_page_was_closed_are_in_the_thread(
         expect(thread.nth(1)).to_contain_text("Пособия: 1 ")
         expect(thread.nth(2)).to_contain_text("Жалоба 1234: Проверяем.")
         expect(thread.nth(2)).to_contain_text("complaint_update")
+        browser.close()
+
+
+def test_a_slow_history_never_shows_the_conversation_twice(settings: Settings, tmp_path: Path) -> None:
+    """The page loads the phone's history when it opens and when the number is changed; a message typed while that
+    is on its way must not come back twice (once as the answer, once in the history). Seen in CI."""
+    require_chromium()
+    port = free_port()
+    dev = make_settings(settings.database_url, tmp_path, env="development", public_url=f"http://127.0.0.1:{port}")
+    with serve(create_app(dev), port) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 900, "height": 650})
+        held: list[Route] = []
+        holding = [True]
+
+        def slow_network(route: Route) -> None:
+            if holding[0]:
+                held.append(route)  # answered when the test says so
+            else:
+                route.continue_()
+
+        page.route("**/simulator/history*", slow_network)
+        page.goto(f"{base}/simulator")
+        page.get_by_label("Sender phone number").fill("0555 123 457")
+        page.get_by_label("Message").fill("ПОСОБИЕ")  # leaving the number's field loads its history
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(500)  # time for the message to go out and come back, if the page lets it
+        assert held  # the first history is still on its way
+        holding[0] = False
+        for route in held:
+            route.continue_()
+        replies = page.locator(".msg.in")
+        expect(replies.first).to_contain_text("Пособия: 1 ")
+        with page.expect_response("**/simulator/outbox*"):  # the next poll: both histories have been drawn
+            pass
+        expect(page.locator(".msg")).to_have_count(2)
+        expect(page.locator(".msg").first).to_have_class("msg out")
+        expect(replies).to_have_count(1)
         browser.close()
