@@ -798,7 +798,13 @@ class _Sync:
         self.connection = connection
 
     async def fetchone(self, sql: str, params: dict[str, Any]) -> Any:
-        return self.connection.execute(sql, params).fetchone()
+        # Closed at once: a statement left stepping would keep SQLite's read snapshot open on this long-lived
+        # connection (CPython resets it when the cursor is freed, but that is an implementation detail).
+        cursor = self.connection.execute(sql, params)
+        try:
+            return cursor.fetchone()
+        finally:
+            cursor.close()
 
     async def commit(self) -> None:
         self.connection.commit()
