@@ -41,9 +41,11 @@ voice: install
 	$(BIN)/hotline voice build
 	$(BIN)/hotline voice check
 
-## Renew docs/screenshots/ from the admin browser test.
+## Renew docs/screenshots/ from the browser tests that write them: every test file using screenshots_dir
+## (tests/admin/test_browser.py), found by grep so a new one is never left out.
 screenshots: install
-	HOTLINE_SCREENSHOTS=docs/screenshots HOTLINE_REQUIRE_BROWSER=1 $(BIN)/pytest tests/admin/test_browser.py
+	HOTLINE_SCREENSHOTS=docs/screenshots HOTLINE_REQUIRE_BROWSER=1 $(BIN)/pytest \
+		$(sort $(shell grep -rl --include='*.py' screenshots_dir tests))
 
 ## Benchmark the webhook (prints figures; see docs/BENCHMARKS.md).
 bench: install

@@ -28,7 +28,7 @@ app.add_typer(user_app, name="user")
 @user_app.command("create")
 def user_create(
     username: Annotated[str, typer.Argument(help="Login name: a-z, 0-9, . _ -")],
-    role: Annotated[Role, typer.Option(help="officer, supervisor or admin.")],
+    role: Annotated[Role, typer.Option(help="officer, supervisor, admin, health or content (docs/ADMIN.md).")],
     area: Annotated[
         str,
         typer.Option(
