@@ -56,23 +56,19 @@ def printed_texts(ctx: Context, place: Place, keywords_file: Path = KEYWORDS_FIL
         "resolution_days": max(c.resolution_days for c in rules),
     }
     free, number = ctx.settings.free_to_text, sms_number(ctx)
+    voice, callback = ctx.settings.twilio_from_number, ctx.settings.voice_callback
     blocks = []
     for language in PRINT_LANGUAGES:
         heading = ctx.texts.printed("print/heading", language, free=free, number=number)
+        # The voice line answers on the Twilio number: without one there is no line to offer (never "call :").
+        call_us = ctx.texts.printed("print/call_us", language, voice=voice, callback=callback) if voice else []
         blocks.append(
             PrintedText(
                 language=language,
                 heading=heading[0],
                 text_us=" ".join(heading[1:]),
                 keywords=ctx.texts.printed("print/keywords", language, words=keywords_in(language, keywords_file)),
-                call_us=" ".join(
-                    ctx.texts.printed(
-                        "print/call_us",
-                        language,
-                        voice=ctx.settings.twilio_from_number,
-                        callback=ctx.settings.voice_callback,
-                    )
-                ),
+                call_us=" ".join(call_us),
                 promise=" ".join(ctx.texts.printed("print/promise", language, place=place.name(language), **days)),
             )
         )

@@ -4,10 +4,12 @@ which is recorded for the report without linking the phone, and may rate there."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from hotline.complaints import casework
@@ -17,7 +19,7 @@ from hotline.dialogue.contacts import get_or_create_contact
 from hotline.models import Complaint, ComplaintOutcome, Contact, Conversation, OutboundMessage, StaffUser
 from hotline.places import get_gazetteer
 from tests.factories import PHONE, converse
-from tests.staff_pages import make_complaint
+from tests.staff_pages import log_in, make_complaint
 
 TZ = ZoneInfo("Asia/Bishkek")
 FILED = datetime(2026, 3, 10, 9, 0, tzinfo=TZ)
@@ -124,3 +126,41 @@ def test_an_anonymous_family_learns_the_outcome_by_status_and_rates_without_link
     # The asking phone keeps nothing: no contact made for it, no dialogue, no message stored.
     assert session.exec(select(Contact).where(Contact.id != contact.id)).all() == []
     assert session.exec(select(Conversation)).all() == []
+
+
+def test_the_ratings_families_send_appear_in_the_month_report_small_counts_as_under_five(
+    session: Session, ctx: Context, staff: dict[str, StaffUser], web: Callable[[], TestClient]
+) -> None:
+    ctx = rating_on(ctx)
+    answered = DECIDED + timedelta(hours=2)
+    for i, reply in enumerate(["1", "1 спасибо", "2", "2", "2", "2"]):
+        phone = f"+99655500070{i}"
+        complaint = make_complaint(session, ctx, "пособие не выплатили", phone=phone, now=FILED)
+        decide(session, ctx, staff["dara"], complaint, "resolved")
+        assert converse(session, ctx, reply, sender=phone, now=answered) == [
+            ctx.texts.render("complaints/rating_thanks", "ru").text
+        ]
+    contact = get_or_create_contact(session, ctx, PHONE, FILED)
+    place = get_gazetteer().get("dara")
+    filed = file_complaint(session, ctx, contact=contact, text="аким грубит", anonymous=True, place=place, now=FILED)
+    session.commit()
+    decide(session, ctx, staff["dara"], filed.complaint, "resolved")
+    converse(session, ctx, f"СТАТУС {filed.complaint.reference} {filed.pin} 2", sender="+996700999888", now=answered)
+    february = make_complaint(
+        session, ctx, "пособие не выплатили", phone="+996555000799", now=FILED - timedelta(days=28)
+    )
+    decide(session, ctx, staff["dara"], february, "rejected")
+    converse(session, ctx, "3", sender="+996555000799", now=answered)
+
+    boss = web()
+    log_in(boss, "oblast.super")
+    page = boss.get("/admin/reports/grievance?month=2026-03").text
+    ratings = page[page.index('id="ratings"') : page.index("</figure>", page.index('id="ratings"'))]
+    assert "rating of the handling" in ratings
+    assert 'data-count="1">&lt;5<' in ratings and "1 good:" not in ratings  # two: no bar, "<5"
+    assert "2 so-so: 5</title>" in ratings and 'data-count="2">5<' in ratings  # four by SMS, one by STATUS
+    assert 'data-count="3">0<' in ratings  # rated in March, filed in February: February's report counts it
+    csv = boss.get("/admin/reports/grievance.csv?month=2026-03").text.splitlines()
+    assert [row for row in csv if row.startswith("rating,")] == ["rating,1,<5", "rating,2,5", "rating,3,0"]
+    february_csv = boss.get("/admin/reports/grievance.csv?month=2026-02").text.splitlines()
+    assert [row for row in february_csv if row.startswith("rating,")] == ["rating,1,0", "rating,2,0", "rating,3,<5"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -18,8 +19,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlmodel import Session
 
+from hotline.config import Settings
 from hotline.context import Context
 from hotline.keywords import KEYWORDS_FILE
+from hotline.main import create_app
 from hotline.models import StaffUser
 from hotline.places import get_gazetteer
 from hotline.publications.service import printed_texts
@@ -135,3 +138,47 @@ def test_a_changed_keyword_reaches_the_leaflet(ctx: Context, tmp_path: Path) -> 
     russian = next(b for b in printed_texts(ctx, dara, changed) if b.language == "ru")
     assert any(line.startswith("ЖАЛОБЫ и текст") for line in russian.keywords)
     assert "Дара" in russian.promise or dara.name("ru") in russian.promise
+
+
+FREE = ("акысыз", "бесплатн", "бепул")  # "free" in Kyrgyz, Russian and Uzbek
+
+
+def leaflet_text(settings: Settings, tmp_path: Path, **changes: object) -> str:
+    """The words of Dara's leaflet as printed by an installation with these settings (pdftotext of its PDF)."""
+    with TestClient(create_app(settings.model_copy(update=changes)), base_url="https://hotline.example.org") as admin:
+        log_in(admin, "admin")
+        response = admin.get("/admin/leaflets/dara/leaflet.pdf")
+    assert response.status_code == 200
+    return " ".join(pdf_text(response.content, tmp_path).split())
+
+
+def test_a_leaflet_says_texting_is_free_only_when_the_setting_says_so(
+    settings: Settings, staff: dict[str, StaffUser], tmp_path: Path
+) -> None:
+    require_poppler()
+    paid = leaflet_text(settings, tmp_path, free_to_text=False)
+    assert "Горячая линия для семей" in paid and "SMS на номер +996312900900. Ответ" in paid
+    assert not [word for word in FREE if word in paid.lower()]
+    free = leaflet_text(settings, tmp_path, free_to_text=True)
+    assert "Бесплатная горячая линия для семей" in free and "SMS на номер +996312900900: это бесплатно." in free
+    assert all(word in free.lower() for word in FREE)
+
+
+def test_a_leaflet_names_the_voice_number_apart_from_the_number_to_text(
+    settings: Settings, staff: dict[str, StaffUser], tmp_path: Path
+) -> None:
+    require_poppler()
+    text = leaflet_text(settings, tmp_path, public_number="1966", twilio_from_number="+996312900900")
+    assert "SMS на номер 1966" in text and "Позвоните на +996312900900: голосовое меню" in text
+    assert "+996312900900 номерине чалыңыз" in text and "+996312900900 рақамига қўнғироқ" in text
+    # An installation without Twilio has no voice line: the leaflet offers none, never "call :".
+    kannel_only = leaflet_text(
+        settings,
+        tmp_path,
+        channels="kannel",
+        kannel_from="1966",
+        kannel_secret=secrets.token_hex(20),
+        twilio_from_number="",
+    )
+    assert "SMS на номер 1966" in kannel_only
+    assert "Позвоните" not in kannel_only and "чалыңыз" not in kannel_only and "қўнғироқ қилинг" not in kannel_only
