@@ -103,7 +103,7 @@ def render_source(ctx: Context, name: str, language: str, source: str, context: 
     env = _environment(ctx, name)
     text = _tidy(env.from_string(source).render(**context))
     if is_voice(name):
-        return Preview(language, " ".join(text.splitlines()), count_segments(text).segments, None)
+        return Preview(language, " ".join(text.splitlines()), 0, None)  # spoken: no SMS to count
     return Preview(language, text, count_segments(text).segments, ctx.texts.budget(name))
 
 
@@ -328,6 +328,13 @@ def decide(session: Session, user: StaffUser, revision_id: int, now: datetime, *
             raise ContentRefused("content_not_pending")
         if approve and revision.author_id == user.id:
             raise ContentRefused("content_own_change")
+        author = session.get(StaffUser, revision.author_id) if revision.author_id is not None else None
+        linked = author is not None and user.id is not None and user.id == author.password_set_by_id
+        linked = linked or (author is not None and user.password_set_by_id == author.id)
+        if approve and linked:
+            # One chose the other's password (an admin who made a content account may have logged in as it): not a
+            # second person, as for account requests (staff.accounts.second_person).
+            raise ContentRefused("content_linked_account")
         if approve and user.role not in APPROVERS:
             raise ContentRefused("content_not_approver")
         revision.status = RevisionStatus.APPROVED if approve else RevisionStatus.REFUSED

@@ -83,6 +83,10 @@ class Menus:
         Before the caller chooses, the line speaks HOTLINE_DEFAULT_LANGUAGE, the language a first SMS gets."""
         language = language or self.lang or self.ctx.settings.default_language
         path = self.audio.find(language, prompt.key)
+        if path is not None and not self.audio.says(
+            path, language, self.ctx.texts.speech(prompt.template, language, **prompt.context)
+        ):
+            path = None  # rendered from an older text (staff changed it since `hotline voice build`): say the new one
         if path is not None:
             # The file's time in the URL: Twilio caches audio, and a new recording must be heard at once.
             version = int(path.stat().st_mtime)

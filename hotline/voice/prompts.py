@@ -161,6 +161,15 @@ class AudioLibrary:
         """True for a file a person recorded (not generated)."""
         return path.is_relative_to(self.recorded)
 
+    def says(self, path: Path, language: str, text: str) -> bool:
+        """Whether the file says `text`: generated audio is checked against the text `hotline voice build` rendered
+        (its manifest), so a text staff changed since is never played from old audio. A recording is a person's
+        voice with no text beside it: taken as it is."""
+        if self.is_recorded(path):
+            return True
+        manifest = _manifest(self.generated / MANIFEST)
+        return manifest.get(str(path.relative_to(self.generated))) == speech_digest(language, text)
+
 
 @dataclass
 class BuildReport:
@@ -173,6 +182,25 @@ class BuildReport:
 
 
 MANIFEST = "manifest.json"
+_MANIFESTS: dict[Path, tuple[float, dict[str, str]]] = {}
+
+
+def speech_digest(language: str, text: str) -> str:
+    """What the manifest keeps of the text a file was rendered from."""
+    return hashlib.sha256(f"{language}\x00{text}".encode()).hexdigest()
+
+
+def _manifest(path: Path) -> dict[str, str]:
+    # Read again only when `hotline voice build` has rewritten it (every call asks).
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return {}
+    cached = _MANIFESTS.get(path)
+    if cached is None or cached[0] != mtime:
+        cached = (mtime, json.loads(path.read_text()))
+        _MANIFESTS[path] = cached
+    return cached[1]
 
 
 def build_audio(
@@ -195,7 +223,7 @@ def build_audio(
             text = texts.speech(prompt.template, language, **prompt.context)
             target = folder / f"{prompt.key}.wav"
             wanted.add(target)
-            digest = hashlib.sha256(f"{language}\x00{text}".encode()).hexdigest()
+            digest = speech_digest(language, text)
             name = str(target.relative_to(out))
             if target.exists() and manifest.get(name) == digest:
                 report.unchanged += 1

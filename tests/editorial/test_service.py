@@ -3,6 +3,7 @@ saved; a figure waits for a second person; wording takes effect on its day; ever
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -170,3 +171,49 @@ def test_a_number_changed_in_a_text_is_a_figure(session: Session, ctx: Context) 
         now=later,
     )
     assert revision.status == RevisionStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (
+            lambda s: s.replace('{% elif part == "documents" %}', '{% elif part == "documents" '),
+            "refused.content_syntax",
+        ),
+        (lambda s: s.replace("{{ p.hotline_phone }}", "{{ p.phone }}"), "refused.content_placeholders"),
+        (lambda s: s.replace("{{ p.gmi_som|som }}", "1000"), "refused.content_placeholders"),
+    ],
+)
+def test_a_voice_text_that_breaks_is_refused_and_the_line_says_the_old_one(
+    session: Session, ctx: Context, edit: Callable[[str], str], key: str
+) -> None:
+    author, _ = officers(session)
+    name = "voice/benefits/uy_bulogo_komok"
+    old = service.current_source(ctx, name, "ru")
+    with pytest.raises(ContentRefused) as refused:
+        propose_text(ctx, author, edit(old), name, "ru")
+    assert refused.value.key == key
+    assert saved(session) == 0 and service.current_source(ctx, name, "ru") == old
+    version = ctx.catalogue.in_force("uy_bulogo_komok", NOW.date())
+    assert "1200 сом в месяц" in ctx.texts.speech(name, "ru", p=version, part="rules")
+
+
+def test_an_admin_cannot_approve_a_figure_of_a_content_account_whose_password_they_set(
+    session: Session, ctx: Context
+) -> None:
+    """An admin who made a content account chose its password and may have logged in as it: proposing a figure as
+    that account and approving it as oneself would be one person's change."""
+    admin = make_staff(session, "azamat", Role.ADMIN, Jurisdiction.OBLAST, "batken")
+    other_admin = make_staff(session, "nurlan", Role.ADMIN, Jurisdiction.OBLAST, "batken")
+    author, _ = officers(session)
+    author.password_set_by_id = admin.id  # as accounts.create_user records it
+    session.add(author)
+    session.commit()
+    revision = programme_change(ctx, author, date(2026, 12, 1), "Resolution 1", amount_som="1500")
+    service.save(session, author, [revision], now(ctx))
+    with pytest.raises(ContentRefused, match="a second person must approve"):
+        service.decide(session, admin, revision.id or 0, now(ctx), approve=True)
+    session.rollback()
+    assert session.get(ContentRevision, revision.id).status == RevisionStatus.PENDING  # type: ignore[union-attr]
+    service.decide(session, other_admin, revision.id or 0, now(ctx), approve=True)
+    assert "1 500 som/month" in converse(session, ctx, "BENEFITS 1", now=now(ctx))[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hotline.benefits.service import get_catalogue
-from hotline.config import Settings
+from hotline.config import ROOT, Settings
+from hotline.content import TextLibrary
 from hotline.main import create_app
 from hotline.places import get_gazetteer
-from hotline.voice.prompts import VOICE_LANGUAGES, Prompts
+from hotline.voice.prompts import MANIFEST, VOICE_LANGUAGES, Prompts, speech_digest
 
 
 def write_placeholder_audio(folder: Path) -> None:
@@ -26,11 +28,16 @@ def write_placeholder_audio(folder: Path) -> None:
         audio.setframerate(8000)
         audio.writeframes(b"\x00\x00" * 800)
     header = buffer.getvalue()
+    texts = TextLibrary(ROOT / "message_templates", 10)
+    manifest: dict[str, str] = {}  # what `hotline voice build` records: the text each file says
     for language in VOICE_LANGUAGES:
         for prompt in Prompts(get_catalogue(), get_gazetteer()).every():
             path = folder / language / f"{prompt.key}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(header)
+            text = texts.speech(prompt.template, language, **prompt.context)
+            manifest[str(path.relative_to(folder))] = speech_digest(language, text)
+    (folder / MANIFEST).write_text(json.dumps(manifest))
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,9 @@ from sqlmodel import Session, select
 from hotline.benefits.service import get_catalogue
 from hotline.config import ROOT, Settings
 from hotline.content import TextLibrary
+from hotline.context import build_context
 from hotline.main import create_app
-from hotline.models import Contact, VoiceCall
+from hotline.models import Contact, VoiceCall, utcnow
 from hotline.voice.prompts import BENEFIT_PARTS
 from tests.factories import PHONE, post_form, text_in
 from tests.voice.phone import Phone
@@ -80,7 +81,7 @@ def test_every_menu_can_be_walked_in_each_language(
     phone.press(LANGUAGE_KEY[language])
     assert phone.heard() == [f"play:{language}/menu"]
     # Benefits: every programme in force, each of its three parts, then back.
-    today = date.today()
+    today = build_context(voice_settings).local_day(utcnow())  # the hotline's day (Bishkek), as the line reads it
     for version in get_catalogue().listing(today):
         phone.press("1")
         assert phone.played() == [f"benefits_menu@{_menu_date(today)}"]
