@@ -1,4 +1,4 @@
-"""Poll pages for content staff (the admin role): define a poll and its questions, see what starting it will send,
+"""Poll pages for admins (no other role runs polls): define a poll and its questions, see what starting it will send,
 start and close it, and read its results (page and CSV)."""
 
 from __future__ import annotations
