@@ -19,7 +19,7 @@ from typing import Any, Literal
 import dateparser
 from dateutil.relativedelta import relativedelta
 
-from hotline.keywords import fold
+from hotline import keywords
 from hotline.lexicon import skeleton
 from hotline.numbers import ordinal, read_number, word_value
 from hotline.reminders.danger_signs import get_danger_signs
@@ -31,21 +31,26 @@ _DATE_LANGUAGES = {"ru": ["ru"], "ky": ["ky", "ru"], "uz": ["uz", "ru"], "en": [
 When = Literal["past", "future", "any"]
 _ANY_DAY = date(2001, 1, 1)
 RECENTLY_DUE = timedelta(weeks=4)  # for readings that need no calendar (a month of pregnancy)
+_ANSWER_WORD = re.compile(r"[^\W_]+(?:['’‘`ʻʼ][^\W_]+)*")  # o'/oʻ inside a word (xo'p) keep it whole
 
 
 @lru_cache(maxsize=1)
-def words() -> dict[str, Any]:
-    """The word lists of words.toml, folded."""
+def words() -> dict[str, frozenset[str]]:
+    """The answer lists of words.toml, as keyword skeletons (a phrase's words joined by a space)."""
     data = tomllib.loads(WORDS_FILE.read_text(encoding="utf-8"))
-    folded: dict[str, Any] = {
-        k: {fold(w) for w in v} for k, v in data.items() if isinstance(v, list) and k != "needs_review"
-    }
-    return folded
+    return {k: frozenset(_answer(w) for w in v) for k, v in data.items() if isinstance(v, list) and k != "needs_review"}
+
+
+def _answer(text: str) -> str:
+    # Read as keywords are (hotline/keywords.py): any script or both in a word, Latin spellings (ooba, xa, mayli).
+    return " ".join(keywords.skeleton(w) for w in _ANSWER_WORD.findall(text))
 
 
 def is_one_of(text: str, kind: str) -> bool:
-    """True when the message is one of the listed answers (e.g. kind='yes')."""
-    return fold(text.strip().rstrip("!.")) in words()[kind]
+    """True when the message is one of the listed answers (e.g. kind='yes'), or only such words ('да, согласна').
+    A question ('да?') or any other word ('да нет', 'не согласна') is not: consent is never guessed."""
+    listed, said = words()[kind], _answer(text)
+    return bool(said) and "?" not in text and (said in listed or all(w in listed for w in said.split()))
 
 
 @dataclass(frozen=True)

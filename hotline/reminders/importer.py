@@ -135,7 +135,9 @@ def check_row(raw: dict[str, str], line: int, today: date) -> tuple[Row | None, 
     send_hour = parse_int(hour_text)
     if send_hour is None or send_hour > 23:
         errors.append(Problem("import_hour", line=line))
-    if not is_one_of(raw.get("consent", ""), "yes"):
+    consent = raw.get("consent", "").strip()
+    # Staff's spreadsheets say Y as often as yes (a family's SMS "y" is not taken: it folds to Cyrillic "и").
+    if consent.upper() != "Y" and not is_one_of(consent, "yes"):
         errors.append(Problem("import_consent", line=line))
     day = None
     text = raw.get("date", "")

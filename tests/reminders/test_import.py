@@ -85,3 +85,14 @@ def test_cli_import_reports_lines_and_imports_nothing_on_error(session: Session,
     result = CliRunner().invoke(app, ["households", "import", str(good)])
     assert result.exit_code == 0, result.output
     assert "3 rows: 3 new households, 3 new enrolments, 0 already enrolled" in result.output
+
+
+@pytest.mark.parametrize(("consent", "accepted"), [("Y", True), ("y", True), ("ooba", True), ("и", False)])
+def test_consent_as_staff_write_it(consent: str, accepted: bool) -> None:
+    """Staff's spreadsheets say Y for yes; a lone "и" ("and") is no consent."""
+    rows = importer.read_csv(f"phone,kind,date,consent\n0555123456,child,{BORN},{consent}\n".encode())
+    if accepted:
+        assert len(importer.check_all(rows, TODAY)) == 1
+    else:
+        with pytest.raises(importer.ImportRejected, match="consent must be yes"):
+            importer.check_all(rows, TODAY)
