@@ -88,11 +88,17 @@ def _other_script(word: str) -> str | None:
 
 
 @lru_cache(maxsize=8192)
+def _letters(word: str) -> str:
+    """A word's letters as typed: upper case, one script where its look-alikes allow (HELР is HELP), no inner marks."""
+    return _one_script(_INNER_MARKS.sub("", word.upper()))
+
+
+@lru_cache(maxsize=8192)
 def _skeletons(word: str) -> tuple[str, ...]:
     """The readings of a word: its skeleton, each letter as typed when it mixes scripts (сtop), and the other
     script's reading when all its letters are look-alikes (HET is НЕТ)."""
     upper = _INNER_MARKS.sub("", word.upper())
-    readings = [_sounds(_one_script(upper)), _sounds(upper)]
+    readings = [_sounds(_letters(word)), _sounds(upper)]
     if upper[:1] == "Е":
         readings.append(_sounds("Ё" + upper[1:]))  # е typed for a first ё on Russian keyboards: ердам is ёрдам
     other = _other_script(upper)
@@ -124,7 +130,7 @@ def _deletions(sounds: str) -> set[str]:
     return {sounds[:i] + sounds[i + 1 :] for i in range(len(sounds))} | {sounds}
 
 
-Spellings = tuple[tuple[str, bool], ...]  # (language, listed in Cyrillic) of a word's spellings
+Spellings = tuple[tuple[str, bool, str], ...]  # (language, listed in Cyrillic, its letters) of a word's spellings
 
 
 @dataclass(frozen=True)
@@ -144,11 +150,11 @@ class _Lexicon:
     one letter off. A skeleton may belong to one value only."""
 
     def __init__(self, entries: Iterable[tuple[str, str, str]], max_ending: int, typos: bool) -> None:
-        # Each language with the script its spelling was listed in: a word typed in one script takes the
-        # languages listed in that script if there are any (STATUS is English, СТАТУС not), else all (posobie).
+        # Each language with the script and letters its spelling was listed in: a word typed in one script takes
+        # the languages listed in that script (STATUS is English, СТАТУС not; _Word.languages).
         self.exact: dict[str, tuple[str, Spellings]] = {}
         for value, language, spelling in entries:
-            written = (language, any(map(_is_cyrillic, spelling.upper())))
+            written = (language, any(map(_is_cyrillic, spelling.upper())), _letters(spelling))
             for key in _skeletons(spelling):
                 known, spellings = self.exact.get(key, (value, ()))
                 if known != value:
@@ -202,16 +208,32 @@ def split_first_word(text: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class _Word:
-    """One word of a message: its skeletons, and what follows it as typed."""
+    """One word of a message: its skeletons, its letters, and what follows it as typed."""
 
     sounds: tuple[str, ...]
     rest: str
-    cyrillic: bool
+    letters: str
 
-    def languages(self, spellings: Spellings) -> tuple[str, ...]:
-        """The languages of the spellings listed in the script this word is typed in, else of all of them."""
-        same = [language for language, cyrillic in spellings if cyrillic == self.cyrillic]
-        return tuple(dict.fromkeys(same or [language for language, _ in spellings]))
+    @property
+    def cyrillic(self) -> bool:
+        """True when the word has a Cyrillic letter (after look-alikes: HELР is Latin)."""
+        return any(map(_is_cyrillic, self.letters))
+
+    def languages(self, spellings: Spellings, spelled: bool = True) -> tuple[str, ...]:
+        """The languages of the spellings listed in the script this word is typed in; a Latin word not listed in
+        Latin is a transliteration of the Cyrillic spellings' languages (posobie is Russian).
+
+        A Latin listing is spelled one way (English): a word found by its sounds (`spelled`, not as a typo) takes
+        its language only with its letters. `chek`, a receipt in Uzbek, and `чек` only sound like CHECK: they tell
+        no language, so the phone keeps its own."""
+        if self.cyrillic:
+            return tuple(dict.fromkeys(language for language, cyrillic, _ in spellings if cyrillic))
+        latin = [
+            language
+            for language, cyrillic, letters in spellings
+            if not cyrillic and (not spelled or self.letters.startswith(letters))
+        ]
+        return tuple(dict.fromkeys(latin or [language for language, cyrillic, _ in spellings if cyrillic]))
 
 
 def _words(text: str, limit: int) -> list[_Word]:
@@ -226,7 +248,7 @@ def _words(text: str, limit: int) -> list[_Word]:
         if glued:
             word, rest = glued.group(1), f"{glued.group(2)} {rest}".strip()
         if word:
-            words.append(_Word(_skeletons(word), rest, any(map(_is_cyrillic, word.upper()))))
+            words.append(_Word(_skeletons(word), rest, _letters(word)))
     return words
 
 
@@ -278,7 +300,7 @@ class KeywordMatcher:
         for sounds in word.sounds:
             found = self._fillers.find(sounds)
             if found is not None:
-                return tuple(language for language, _ in found[1])
+                return tuple(language for language, *_ in found[1])
         return None
 
     def _phrase(self, words: list[_Word], at: int) -> tuple[str, tuple[str, ...], str] | None:
@@ -300,10 +322,13 @@ class KeywordMatcher:
             if phrase is not None:
                 return Match(phrase[0], phrase[1], phrase[2], tuple(context))
             found = next(filter(None, map(self._keywords.find, word.sounds)), None)
+            if found is not None and self._glued(word):
+                break  # two keywords typed as one word (СТОПstart): which one was meant is not sure
             filler = None if found is not None else self._filler(word)
             if filler is not None:
                 context.update(dict.fromkeys(filler))
                 continue
+            spelled = found is not None
             found = found or next(filter(None, map(self._keywords.near, word.sounds)), None)
             if found is None:
                 break
@@ -313,8 +338,16 @@ class KeywordMatcher:
                 languages = after.languages(known[1]) if known else self._filler(after) or ()
                 if len(languages) == 1:
                     context.update(dict.fromkeys(languages))
-            return Match(found[0], word.languages(found[1]), word.rest, tuple(context))
+            return Match(found[0], word.languages(found[1], spelled), word.rest, tuple(context))
         return Match(None, (), text.strip())
+
+    def _glued(self, word: _Word) -> bool:
+        """True when a word found by a stem and an ending ends in a whole keyword (СТОПstart, stopstart): the
+        second keyword is no ending of the first."""
+        if any(sounds in self._keywords.exact for sounds in word.sounds):
+            return False
+        tails = (word.letters[cut:] for cut in range(2, len(word.letters) - 2))
+        return any(sounds in self._keywords.exact for tail in tails for sounds in _skeletons(tail))
 
     def only_filler(self, text: str) -> bool:
         """True when a text has no word but greetings and filler ('хочу написать', 'керек'): nothing said."""

@@ -148,6 +148,7 @@ def test_language_answers(text: str, language: str | None) -> None:
         ("katalu", "JOIN", "ky"),
         ("ARYZ aksakal akcha surady", "COMPLAINT", "ky"),
         ("ariz", "COMPLAINT", "ky"),
+        ("ariza pul so'radi", "COMPLAINT", "uz"),  # the Uzbek word for a petition, not the Kyrgyz АРЫЗ
         ("ZHALOBA akim prosil dengi", "COMPLAINT", "ru"),
         ("teksher", "CHECK", "ky"),
         ("toktot", "STOP", "ky"),
@@ -348,3 +349,44 @@ def test_a_cyrillic_keyword_written_in_any_latin_spelling_or_a_mixture_matches(
     # Each letter in one of its Latin spellings, or left Cyrillic (both scripts inside one word).
     typed = "".join(data.draw(st.sampled_from([*LATIN_VARIANTS[ch], ch.lower()]), label=ch) for ch in spelling)
     assert get_matcher().match(typed).keyword == keyword, typed
+
+
+# Bad input (#17): a word in mixed scripts that could spell two keywords, and a Latin word that is a keyword in one
+# language and an ordinary word in another.
+_LOOKALIKE = dict(zip("ABCEHKMOPTXYАВСЕНКМОРТХУ", "АВСЕНКМОРТХУABCEHKMOPTXY", strict=True))
+
+
+def _mixtures(spelling: str) -> list[str]:
+    """Every way of typing a spelling with either alphabet's look-alike letters (СТОП, CТОП, СTOП, CTOП ...)."""
+    typed = [""]
+    for ch in spelling.upper():
+        typed = [start + letter for start in typed for letter in dict.fromkeys((ch, _LOOKALIKE.get(ch, ch)))]
+    return typed
+
+
+@pytest.mark.parametrize("alias", KEYWORD_ALIASES, ids=lambda alias: alias[2])
+def test_look_alike_letters_never_spell_another_keyword(alias: tuple[str, str, str]) -> None:
+    # Р/P, Н/H, В/B, С/C, У/Y look the same and sound different: whichever a phone typed, the word is its own
+    # keyword, never a second one (the readings of hotline/keywords.py `_skeletons`).
+    keyword, _, spelling = alias
+    assert {get_matcher().match(typed).keyword for typed in _mixtures(spelling)} == {keyword}
+
+
+@pytest.mark.parametrize("glued", ["STOPСТАРТ", "СТОПstart", "stopstart", "TOKTOTБАШТА", "ПОМОЩЬstop", "JOINSTOP"])
+def test_two_keywords_typed_as_one_word_are_neither(glued: str) -> None:
+    # The second keyword is no ending of the first: a family that typed both gets the menu, not a STOP it may
+    # not have meant.
+    assert get_matcher().match(glued).keyword is None
+
+
+@pytest.mark.parametrize("typed", ["chek", "чек", "Чек не дали", "chek bermadi", "chekka"])
+def test_a_word_that_only_sounds_like_an_english_keyword_tells_no_language(typed: str) -> None:
+    # чек/chek is a receipt in Russian and Uzbek (chekka: an edge): it sounds like CHECK, which English spells
+    # otherwise, so it is read as CHECK in the phone's own language, not as English.
+    match = get_matcher().match(typed)
+    assert (match.keyword, match.languages) == ("CHECK", ())
+
+
+@pytest.mark.parametrize("typed", ["CHECK", "check", "Check please", "joining", "HELР"])
+def test_an_english_keyword_spelled_in_english_is_english(typed: str) -> None:
+    assert get_matcher().match(typed).languages == ("en",)

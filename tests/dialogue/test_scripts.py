@@ -143,3 +143,27 @@ def test_a_danger_word_in_a_complaints_text_is_the_text(session: Session, ctx: C
     handled = said(session, ctx, "ЖАЛОБА врач потребовал деньги за анализ крови")
     assert handled.keyword == "COMPLAINT"
     assert not any("103" in reply for reply in handled.replies)
+
+
+@pytest.mark.parametrize("glued", ["СТОПstart", "STOPСТАРТ"])
+def test_two_keywords_in_mixed_scripts_as_one_word_get_the_menu(session: Session, ctx: Context, glued: str) -> None:
+    handled = said(session, ctx, glued)
+    assert handled.keyword is None and handled.replies == [ctx.texts.render("menu", handled.language).text]
+    assert said(session, ctx, "ПОСОБИЕ", minutes=1).replies  # not unsubscribed
+
+
+@pytest.mark.parametrize(
+    ("first", "body", "language"),
+    [("ЁРДАМ", "chek bermadi", "uz"), ("ПОМОЩЬ", "Чек не дали", "ru"), ("ЖАРДАМ", "чек", "ky")],
+)
+def test_a_word_that_sounds_like_an_english_keyword_keeps_the_phones_language(
+    session: Session, ctx: Context, first: str, body: str, language: str
+) -> None:
+    # чек/chek (a receipt in Russian and Uzbek) sounds like CHECK: the self-check starts in the family's language,
+    # asking the household's size; no estimate is given from it.
+    said(session, ctx, first)
+    handled = said(session, ctx, body, minutes=1)
+    assert (handled.keyword, handled.language) == ("CHECK", language)
+    assert phone_language(session) == language
+    flow = conversation(session)
+    assert flow is not None and (flow.flow, flow.step) == ("check", "members")
