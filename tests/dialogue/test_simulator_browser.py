@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, ViewportSize, expect, sync_playwright
 from sqlmodel import Session, select
 
 from hotline.config import Settings
@@ -15,14 +17,25 @@ from hotline.models import Contact, Purpose
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, serve
 from tests.support import free_port, make_settings
 
+VIEWPORT: ViewportSize = {"width": 900, "height": 650}
 
-def test_family_conversation_in_the_simulator(settings: Settings, tmp_path: Path) -> None:
+
+@contextmanager
+def simulator(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Settings, Browser, Page]]:
+    """The app served in development (the simulator's mode) and a Chromium page; the page has not opened it yet."""
     require_chromium()
     port = free_port()
     dev = make_settings(settings.database_url, tmp_path, env="development", public_url=f"http://127.0.0.1:{port}")
     with serve(create_app(dev), port) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 900, "height": 650})
+        try:
+            yield base, dev, browser, browser.new_page(viewport=VIEWPORT)
+        finally:
+            browser.close()
+
+
+def test_family_conversation_in_the_simulator(settings: Settings, tmp_path: Path) -> None:
+    with simulator(settings, tmp_path) as (base, dev, browser, page):
         page.goto(f"{base}/simulator")
         page.get_by_label("Sender phone number").fill("0555 123 456")
         page.get_by_label("Message").fill("ПОСОБИЕ")
@@ -42,16 +55,10 @@ def test_family_conversation_in_the_simulator(settings: Settings, tmp_path: Path
         expect(replies.nth(2)).to_contain_text("via kannel")
         expect(page.locator(".msg.out")).to_have_count(3)
         page.screenshot(path=str(tmp_path / "simulator.png"))
-        browser.close()
 
 
 def test_after_stop_the_simulator_says_why_nothing_comes_back(settings: Settings, tmp_path: Path) -> None:
-    require_chromium()
-    port = free_port()
-    dev = make_settings(settings.database_url, tmp_path, env="development", public_url=f"http://127.0.0.1:{port}")
-    with serve(create_app(dev), port) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 900, "height": 650})
+    with simulator(settings, tmp_path) as (base, dev, browser, page):
         page.goto(f"{base}/simulator")
         for text in ("СТОП", "ПОСОБИЕ"):
             page.get_by_label("Message").fill(text)
@@ -60,18 +67,12 @@ def test_after_stop_the_simulator_says_why_nothing_comes_back(settings: Settings
         expect(note).to_contain_text("this phone sent STOP")
         expect(note).to_contain_text("START")
         expect(note).not_to_contain_text("not a phone number")
-        browser.close()
 
 
 def test_messages_that_came_while_the_page_was_closed_are_in_the_thread(
     settings: Settings, session: Session, tmp_path: Path
 ) -> None:
-    require_chromium()
-    port = free_port()
-    dev = make_settings(settings.database_url, tmp_path, env="development", public_url=f"http://127.0.0.1:{port}")
-    with serve(create_app(dev), port) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 900, "height": 650})
+    with simulator(settings, tmp_path) as (base, dev, browser, page):
         page.goto(f"{base}/simulator")
         page.get_by_label("Message").fill("ПОСОБИЕ")
         page.keyboard.press("Enter")
@@ -88,7 +89,7 @@ def test_messages_that_came_while_the_page_was_closed_are_in_the_thread(
             key="t:1",
         )
         session.commit()
-        page = browser.new_page(viewport={"width": 900, "height": 650})
+        page = browser.new_page(viewport=VIEWPORT)
         page.goto(f"{base}/simulator")
         thread = page.locator("#thread .msg")
         expect(thread).to_have_count(3)
@@ -96,18 +97,12 @@ def test_messages_that_came_while_the_page_was_closed_are_in_the_thread(
         expect(thread.nth(1)).to_contain_text("Пособия: 1 ")
         expect(thread.nth(2)).to_contain_text("Жалоба 1234: Проверяем.")
         expect(thread.nth(2)).to_contain_text("complaint_update")
-        browser.close()
 
 
 def test_a_slow_history_never_shows_the_conversation_twice(settings: Settings, tmp_path: Path) -> None:
     """The page loads the phone's history when it opens and when the number is changed; a message typed while that
     is on its way must not come back twice (once as the answer, once in the history). Seen in CI."""
-    require_chromium()
-    port = free_port()
-    dev = make_settings(settings.database_url, tmp_path, env="development", public_url=f"http://127.0.0.1:{port}")
-    with serve(create_app(dev), port) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 900, "height": 650})
+    with simulator(settings, tmp_path) as (base, dev, browser, page):
         held: list[Route] = []
         holding = [True]
 
@@ -134,4 +129,3 @@ def test_a_slow_history_never_shows_the_conversation_twice(settings: Settings, t
         expect(page.locator(".msg")).to_have_count(2)
         expect(page.locator(".msg").first).to_have_class("msg out")
         expect(replies).to_have_count(1)
-        browser.close()
