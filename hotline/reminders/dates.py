@@ -47,9 +47,11 @@ def _answer(text: str) -> str:
 
 
 def is_one_of(text: str, kind: str) -> bool:
-    """True when the message is one of the listed answers (e.g. kind='yes'), or only such words ('да, согласна').
-    A question ('да?') or any other word ('да нет', 'не согласна') is not: consent is never guessed."""
-    listed, said = words()[kind], _answer(text)
+    """True when the message is one of the listed answers (e.g. kind='yes'), or only such words ('да, согласна'),
+    politeness aside ('yes please', 'ооба рахмат'). A question ('да?') or any other word ('да нет', 'не согласна')
+    is not: consent is never guessed."""
+    polite = words().get("polite", frozenset())
+    listed, said = words()[kind], " ".join(w for w in _answer(text).split() if w not in polite)
     return bool(said) and "?" not in text and (said in listed or all(w in listed for w in said.split()))
 
 

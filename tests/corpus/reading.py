@@ -46,6 +46,8 @@ CONTEXTS = {
     "join:kind": "JOIN",
     "join:child": "JOIN",
     "join:pregnancy": "JOIN",
+    # a family new to reminders (no household, so no consent yet) answered JOIN's questions: consent is asked now
+    "join:consent": "JOIN",
     "complaint:text": "COMPLAINT",  # the keyword was sent alone (the village is remembered); now the text
     "complaint:place": "COMPLAINT",
     "lang:choose": "LANG",
@@ -174,7 +176,9 @@ def _prepare(session: Session, ctx: Context, row: Row, phone: str, earlier: date
     if row.context == "stopped":
         contact.opted_out_at = earlier - timedelta(days=1)
     session.add(contact)
-    if row.context in ("household", "pregnant", "enrolled") or row.context.startswith("join:"):
+    # The other JOIN situations start from a household that consented before, so consent is not asked again.
+    consented = row.context.startswith("join:") and row.context != "join:consent"
+    if row.context in ("household", "pregnant", "enrolled") or consented:
         household = household_of(session, contact, earlier, "sms")
         day = ctx.local_day(earlier)
         if row.context == "pregnant":
@@ -189,11 +193,14 @@ def _prepare(session: Session, ctx: Context, row: Row, phone: str, earlier: date
     opening = _KEYWORDS[row.lang][flow]
     if step == "place":
         opening = f"{opening} {_PLACELESS[row.lang]}"
-    answers = {"income": ["1", "1"], "child": ["2"], "pregnancy": ["1"]}.get(step, [])
+    # consent: JOIN's questions answered as a family does (a pregnancy, its fifth month: due about 2026-11-02)
+    answers = {"income": ["1", "1"], "child": ["2"], "pregnancy": ["1"], "consent": ["1", "5"]}.get(step, [])
     for body in [opening, *answers]:
         handled = send(session, ctx, phone, body, earlier)
         if not handled.replies:
             raise AssertionError(f"setting up {row.context}: {body!r} got no answer")
+    if step == "consent" and ctx.texts.render("reminders/join_consent", handled.language).text not in handled.replies:
+        raise AssertionError(f"setting up {row.context}: consent not asked: {handled.replies}")
 
 
 def _intent(ctx: Context, row: Row, handled: Handled) -> str:
@@ -288,10 +295,12 @@ def _check_mismatches(
 def _date_mismatches(session: Session, ctx: Context, row: Row, handled: Handled, before: int, day: date) -> list[str]:
     """`born:`/`due:` a day (`2026-03-15`), a day give or take N days (`2026-03-15~16`) or a month (`2026-03`);
     nothing after the colon: that date is asked for next (JOIN understood a child or a pregnancy); `?` means the
-    date must be asked again, never guessed."""
+    date must be asked again, never guessed; `-`: nothing enrolled (JOIN's consent was not given)."""
     made = list(session.exec(select(Enrolment).where(col(Enrolment.id) > before).order_by(col(Enrolment.id))))
     if row.date == "?":
         return [f"guessed a date: {made[0].birth_date or made[0].due_date}"] if made else []
+    if row.date == "-":
+        return [f"enrolled a {made[0].kind.value} without consent"] if made else []
     kind, _, wanted = row.date.partition(":")
     if not wanted:
         question = {"born": "reminders/join_child", "due": "reminders/join_pregnancy"}[kind]

@@ -19,6 +19,8 @@ JOIN = {"ky": "КАТТАЛУУ", "ru": "ПОДПИСКА", "uz": "АЪЗО", "e
 AGREES = [
     ("ky", "ооба"),
     ("ky", "ooba"),
+    ("ky", "ооба, рахмат"),  # politeness beside an answer changes nothing
+    ("en", "yes please"),
     ("ky", "Ooba!"),
     ("ky", "макул"),
     ("ky", "makul"),
@@ -46,6 +48,8 @@ REFUSES_OR_UNCLEAR = [
     ("ky", "жок"),
     ("ky", "jok"),
     ("ru", "нет"),
+    ("ru", "спасибо"),  # politeness alone is no answer
+    ("ru", "нет, спасибо"),
     ("ru", "не согласна"),
     ("ru", "да?"),
     ("ru", "да нет"),
