@@ -10,6 +10,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from hotline.context import Context
+from hotline.db import begin_write, write_lock
 from hotline.dialogue import private
 from hotline.dialogue.inbound import Handled, Inbound
 from hotline.messaging.outbox import enqueue, enqueue_private_reply, record_delivery_status
@@ -54,17 +55,20 @@ def apply_report(
     error: str | None,
     outbox_id: int | None = None,
 ) -> bool:
-    """Record one delivery report and commit; False when it was kept to be applied later (no message found)."""
-    message = record_delivery_status(
-        session,
-        transport=transport,
-        reference=reference,
-        status=status,
-        error_code=error,
-        now=utcnow(),
-        outbox_id=outbox_id,
-    )
-    session.commit()
+    """Record one delivery report and commit; False when it was kept to be applied later (no message found). One
+    writer at a time per message (reports of one message come together: Kannel sends two within milliseconds)."""
+    with write_lock(session):
+        begin_write(session)
+        message = record_delivery_status(
+            session,
+            transport=transport,
+            reference=reference,
+            status=status,
+            error_code=error,
+            now=utcnow(),
+            outbox_id=outbox_id,
+        )
+        session.commit()
     if message is None:
         log.info("%s report for %s (%s) kept until its send is recorded", transport, reference[:64], status)
     return message is not None

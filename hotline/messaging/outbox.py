@@ -277,14 +277,17 @@ def record_delivery_status(
     found by our own outbox id when the report carries it (Twilio's callback URL does), so a report that comes
     before the send call has even returned still finds it; else by the provider's id. A report that finds nothing
     is kept and applied when its send is recorded: None."""
-    message = session.get(OutboundMessage, outbox_id) if outbox_id is not None else None
+    # Read with the row locked (the caller began as a writer on SQLite: db.begin_write): two reports of one message
+    # come within milliseconds, and one decided on a stale read would write "sent" over the other's "delivered".
+    locked = select(OutboundMessage).with_for_update().execution_options(populate_existing=True)
+    message = None
+    if outbox_id is not None:
+        message = session.exec(locked.where(OutboundMessage.id == outbox_id)).first()
     if message is not None and message.transport != transport:
         message = None
     if message is None:
         message = session.exec(
-            select(OutboundMessage).where(
-                OutboundMessage.provider_sid == reference[:64], OutboundMessage.transport == transport
-            )
+            locked.where(OutboundMessage.provider_sid == reference[:64], OutboundMessage.transport == transport)
         ).first()
     if message is None:
         if not keep_unknown:

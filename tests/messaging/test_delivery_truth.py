@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from hotline.channels.base import apply_report
 from hotline.channels.twilio import TwilioSender
 from hotline.config import Settings
 from hotline.context import Context, build_context
@@ -220,3 +221,39 @@ def test_a_report_that_comes_while_the_send_is_being_recorded_is_not_overwritten
     raced[0].join(timeout=15)
     assert report.sent == 1 and raced and not raced[0].is_alive()
     assert state(engine, message) == ("delivered", created[0]["sid"], None) and kept(engine) == 0
+
+
+def test_two_reports_of_one_message_at_once_never_lose_the_later_status(
+    engine: Engine, session: Session, twilio_ctx: Context
+) -> None:
+    """Kannel sends "accepted by the operator" and "delivered" for each message within milliseconds, each to its own
+    request. The first read the message, the second committed "delivered" meanwhile: the first must not then write
+    "sent" over it."""
+    (message,) = queue(session, twilio_ctx, ["hi"])
+    message.transport, message.status = "kannel", OutboundStatus.SENDING  # handed to Kannel, not yet recorded
+    session.add(message)
+    session.commit()
+    ident = message.id or 0
+    second: list[threading.Thread] = []
+
+    def report(status: OutboundStatus) -> None:
+        with Session(engine) as own:
+            apply_report(own, "kannel", str(ident), status, None, ident)
+
+    def delivered_meanwhile(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if threading.current_thread().name == "accepted" and not second and "FROM outboundmessage" in statement:
+            thread = threading.Thread(target=report, args=(OutboundStatus.DELIVERED,), name="delivered")
+            second.append(thread)
+            thread.start()
+            thread.join(timeout=1.0)  # lands now unless the first report holds the message
+
+    event.listen(engine, "after_cursor_execute", delivered_meanwhile)
+    try:
+        first = threading.Thread(target=report, args=(OutboundStatus.SENT,), name="accepted")
+        first.start()
+        first.join(timeout=15)
+    finally:
+        event.remove(engine, "after_cursor_execute", delivered_meanwhile)
+    second[0].join(timeout=15)
+    assert not first.is_alive() and not second[0].is_alive()
+    assert state(engine, message) == ("delivered", str(ident), None)
